@@ -1,0 +1,1 @@
+"""Frozen video encoder families, registered with ``latentanon.registry`` (imported as latentanon.encoders)."""

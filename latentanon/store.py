@@ -1,0 +1,71 @@
+"""Inspect and maintain feature stores.
+
+    python -m latentanon.store info STORE [--json]
+    python -m latentanon.store merge PART [PART ...] --out STORE
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from latentanon.stores import merge_stores, open_store
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n} B"
+
+
+def format_info(info: dict) -> str:
+    """The human-readable ``store info`` text."""
+    enc = info["recipe"]["encoder"]
+    splits = ", ".join(f"{name or '(none)'}: {count}" for name, count in info["splits"].items())
+    lines = [
+        f"store       {info['path']}",
+        f"encoder     {info['encoder']}  (weights: {info['weights']}, sha256 {str(enc.get('weights_sha256'))[:12]})",
+        f"tokens      T'={info['token_shape'][0]} D={info['token_shape'][1]} per clip, float16; "
+        f"{info['static_clips']} static clips per video",
+        f"recipe      {info['recipe_hash'][:16]}  clip {enc.get('clip_length')} frames stride {enc.get('frame_stride')}, "
+        f"resize {enc.get('resize_short')} crop {enc.get('input_size')}, compute {info['recipe'].get('compute_dtype')}",
+        f"videos      {info['videos']} ({info['padded_videos']} padded short videos), clips {info['clips']}",
+        f"labels      {info['labelled_videos']} labelled videos, {info['classes']} classes, "
+        f"{info['subjects']} subjects",
+        f"splits      {splits or '-'}",
+        f"size        {_human_bytes(info['bytes'])}",
+        f"failures    {len(info['failures'])}",
+    ]
+    lines += [f"  {f['key']}  ({f['path']}): {f['reason']}" for f in info["failures"]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m latentanon.store", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_info = sub.add_parser("info", help="summarise a store: encoder, recipe, videos, clips, failures, bytes")
+    p_info.add_argument("store")
+    p_info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p_merge = sub.add_parser("merge", help="join part stores of a sharded run into a new store")
+    p_merge.add_argument("parts", nargs="+")
+    p_merge.add_argument("--out", required=True)
+    p_merge.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "info":
+            info = open_store(args.store).info()
+            print(json.dumps(info, indent=2) if args.json else format_info(info))
+        elif args.command == "merge":
+            store = merge_stores(args.parts, args.out, progress=not args.no_progress)
+            print(format_info(store.info()))
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The package layout and the layering rules of DESIGN.md."""
+
+import ast
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MAPPED = {"latentanon": "latentanon", "latentanon.encoders": "encoders", "latentanon.stores": "stores",
+          "latentanon.recipes": "recipes"}  # fmt: skip
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+
+
+def _python_packages(folder: Path, prefix: str) -> set[str]:
+    """Every folder holding Python modules, as a dotted package name."""
+    out = set()
+    for path in folder.rglob("*.py"):
+        if any(p.startswith((".", "__pycache__")) for p in path.relative_to(folder).parts):
+            continue
+        rel = path.parent.relative_to(folder)
+        out.add(".".join([prefix, *rel.parts]))
+    return out
+
+
+def test_every_mapped_folder_and_subfolder_is_packaged():
+    setup = _pyproject()
+    package_dir, packages = setup["package-dir"], set(setup["packages"])
+    for name, folder in MAPPED.items():
+        assert package_dir.get(name) == folder, f"pyproject package-dir must map {name} to {folder}/"
+        found = _python_packages(ROOT / folder, name)
+        missing = found - packages
+        assert not missing, f"add {sorted(missing)} to [tool.setuptools] packages in pyproject.toml"
+        for sub in found - {name}:
+            child = sub.removeprefix(name + ".").replace(".", "/")
+            assert (ROOT / folder / child / "__init__.py").exists(), f"{folder}/{child} needs an __init__.py"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _latentanon_imports(folder: str):
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for name in _imports(path):
+            if name.startswith("latentanon"):
+                yield path.relative_to(ROOT), name
+
+
+def test_layering():
+    for path, name in _latentanon_imports("latentanon"):
+        assert not name.startswith("latentanon.recipes"), f"{path}: the core must not import recipes ({name})"
+    allowed_encoders = ("latentanon.registry", "latentanon.contracts", "latentanon.encoders")
+    for path, name in _latentanon_imports("encoders"):
+        assert name.startswith(allowed_encoders), f"{path}: encoders may import only registry/contracts ({name})"
+    for path, name in _latentanon_imports("stores"):
+        assert name.startswith(("latentanon.contracts", "latentanon.stores")), f"{path}: stores import {name}"
+    for folder in ("latentanon", "encoders", "stores", "recipes", "tests", "bench"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path == Path(__file__).resolve():
+                continue
+            src = path.read_text()
+            assert "sys.path.insert" not in src and "sys.path.append" not in src, f"{path}: no sys.path edits"
+            assert "import *" not in src, f"{path}: no star imports"
+
+
+@pytest.mark.parametrize("module", ["latentanon", "latentanon.stores", "latentanon.video", "latentanon.precompute"])
+def test_imports_are_light_and_side_effect_free(module):
+    code = (
+        f"import sys, logging; import {module}; "
+        "heavy = [m for m in ('transformers', 'timm', 'faiss') if m in sys.modules]; "
+        "assert not heavy, heavy; assert not logging.getLogger().handlers, 'logging configured at import'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
