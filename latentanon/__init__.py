@@ -1,8 +1,8 @@
 """latentanon: privacy-preserving video understanding in the latent space of frozen video encoders."""
 
-from latentanon.contracts import EncoderSpec
+from latentanon.contracts import EncoderSpec, RandomWeightsWarning
 from latentanon.registry import create_encoder, list_encoders, register_encoder
 
 __version__ = "0.1.0"
 
-__all__ = ["EncoderSpec", "create_encoder", "list_encoders", "register_encoder", "__version__"]
+__all__ = ["EncoderSpec", "RandomWeightsWarning", "create_encoder", "list_encoders", "register_encoder", "__version__"]

@@ -103,7 +103,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
 
 
 def _unknown(key: str, cls) -> ConfigError:
-    keys = known_keys(cls)
+    keys = [k.replace("_", "-") for k in known_keys(cls)]
+    key = key.replace("_", "-")
     close = difflib.get_close_matches(key, keys, n=3)
     hint = f" Did you mean {', '.join('--' + c for c in close)}?" if close else ""
     return ConfigError(f"unknown option --{key}.{hint} Known options: {', '.join('--' + k for k in keys)}")

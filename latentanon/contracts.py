@@ -28,6 +28,10 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+class RandomWeightsWarning(UserWarning):
+    """An encoder was built without a checkpoint: its features carry no information about the video."""
+
+
 @dataclass(frozen=True)
 class EncoderSpec:
     """Everything needed to reproduce an encoder's features, travelling with the weights and the store.
@@ -130,5 +134,5 @@ def state_dict_sha256(module: torch.nn.Module) -> str:
     for key, tensor in sorted(module.state_dict().items()):
         t = tensor.detach().to("cpu").contiguous()
         digest.update(json.dumps([key, list(t.shape), str(t.dtype)]).encode())
-        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")  # 0-dim safe
     return digest.hexdigest()

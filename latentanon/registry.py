@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -68,8 +68,7 @@ def create_encoder(name: str, checkpoint: str | None = None) -> torch.nn.Module:
     Args:
         name: registry name, e.g. ``videomae-b`` or ``videomae-tiny`` (see :func:`list_encoders`).
         checkpoint: Hugging Face id, local directory, or local ``.pth``/``.safetensors`` file. ``None`` means
-            the family's default source if it has one that needs no download, otherwise random init with a
-            warning that the features are meaningless.
+            random init (seeded, so identical across runs) with a warning that the features are meaningless.
 
     Returns:
         An ``nn.Module`` in eval mode with every parameter frozen and a ``spec: EncoderSpec`` attribute.
@@ -81,7 +80,11 @@ def create_encoder(name: str, checkpoint: str | None = None) -> torch.nn.Module:
         close = difflib.get_close_matches(name, _REGISTRY, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise KeyError(f"unknown encoder {name!r}.{hint} Known encoders: {', '.join(sorted(_REGISTRY))}")
-    model = _REGISTRY[name](checkpoint=checkpoint)
+    # Random initialisation is seeded (and the caller's RNG state restored), so two runs of the same command
+    # build identical random encoders: their stores agree, and a resumed run is not refused for new weights.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = _REGISTRY[name](checkpoint=checkpoint)
     spec = getattr(model, "spec", None)
     if not isinstance(spec, EncoderSpec):
         raise TypeError(f"builder of {name!r} returned a module without a valid .spec (got {spec!r})")

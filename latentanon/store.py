@@ -1,7 +1,7 @@
 """Inspect and maintain feature stores.
 
-    python -m latentanon.store info STORE [--json]
-    python -m latentanon.store merge PART [PART ...] --out STORE
+python -m latentanon.store info STORE [--json]
+python -m latentanon.store merge PART [PART ...] --out STORE
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ def format_info(info: dict) -> str:
         f"encoder     {info['encoder']}  (weights: {info['weights']}, sha256 {str(enc.get('weights_sha256'))[:12]})",
         f"tokens      T'={info['token_shape'][0]} D={info['token_shape'][1]} per clip, float16; "
         f"{info['static_clips']} static clips per video",
-        f"recipe      {info['recipe_hash'][:16]}  clip {enc.get('clip_length')} frames stride {enc.get('frame_stride')}, "
-        f"resize {enc.get('resize_short')} crop {enc.get('input_size')}, compute {info['recipe'].get('compute_dtype')}",
+        f"recipe      {info['recipe_hash'][:16]}  clip {enc.get('clip_length')} frames, stride "
+        f"{enc.get('frame_stride')}, resize {enc.get('resize_short')} crop {enc.get('input_size')}, "
+        f"compute {info['recipe'].get('compute_dtype')}",
         f"videos      {info['videos']} ({info['padded_videos']} padded short videos), clips {info['clips']}",
         f"labels      {info['labelled_videos']} labelled videos, {info['classes']} classes, "
         f"{info['subjects']} subjects",

@@ -100,7 +100,9 @@ def discover_videos(source: str | os.PathLike) -> list[VideoRecord]:
     else:
         path = Path(src)
         if not path.exists():
-            raise FileNotFoundError(f"--videos {src!r} does not exist (expected a folder, a .csv/.json list or .tar shards)")
+            raise FileNotFoundError(
+                f"--videos {src!r} does not exist (expected a folder, a .csv/.json list or .tar shards)"
+            )
         if path.is_dir():
             records = _discover_dir(path)
         elif path.suffix.lower() == ".csv":
@@ -154,9 +156,14 @@ def _record_from_row(row: dict, base: Path, where: str) -> VideoRecord:
         return None if value in ("", None) else str(value)
 
     return VideoRecord(
-        key=str(key), path=str(path), label=label, split=opt("split"), subject=opt("subject"),
-        gender=opt("gender"), meta=meta,
-    )  # fmt: skip
+        key=str(key),
+        path=str(path),
+        label=label,
+        split=opt("split"),
+        subject=opt("subject"),
+        gender=opt("gender"),
+        meta=meta,
+    )
 
 
 def _discover_csv(path: Path) -> list[VideoRecord]:
@@ -227,10 +234,17 @@ def _discover_tar(spec: str) -> list[VideoRecord]:
             label = int(sample["cls"].decode().strip()) if "cls" in sample else meta.pop("label", None)
             records.append(
                 VideoRecord(
-                    key=key, path=shard, member=info.name, offset=info.offset_data, size=info.size,
-                    label=None if label is None else int(label), split=meta.pop("split", None),
-                    subject=meta.pop("subject", None), gender=meta.pop("gender", None), meta=meta,
-                )  # fmt: skip
+                    key=key,
+                    path=shard,
+                    member=info.name,
+                    offset=info.offset_data,
+                    size=info.size,
+                    label=None if label is None else int(label),
+                    split=meta.pop("split", None),
+                    subject=meta.pop("subject", None),
+                    gender=meta.pop("gender", None),
+                    meta=meta,
+                )
             )
     return records
 
@@ -491,14 +505,20 @@ class ClipTransform:
 # ----------------------------------------------------------------------------------------------- writing
 
 
-def write_video(path: str | os.PathLike, frames: Iterator[np.ndarray] | np.ndarray, fps: float = 25.0,
-                codec: str = "libx264", crf: int = 18) -> int:  # fmt: skip
+def write_video(
+    path: str | os.PathLike,
+    frames: Iterator[np.ndarray] | np.ndarray,
+    fps: float = 25.0,
+    codec: str = "libx264",
+    crf: int = 18,
+) -> int:
     """Encode RGB uint8 frames (H, W, 3) to a video file with PyAV; returns the number of frames written.
 
     Even widths/heights are required by yuv420p; frames are streamed, so any length fits in memory.
     """
-    import av
     from fractions import Fraction
+
+    import av
 
     n = 0
     with av.open(str(path), mode="w") as container:

@@ -50,8 +50,10 @@ def merge_stores(parts: list[str], out: str, progress: bool = True) -> FeatureSt
         if diffs:
             raise ValueError(f"cannot merge {s.path} with {first.path}: different recipes:\n  " + "\n  ".join(diffs))
         if s.token_shape != first.token_shape or s.static_count != first.static_count:
-            raise ValueError(f"cannot merge {s.path}: token shape {s.token_shape}/{s.static_count} static clips "
-                             f"differ from {first.path}'s {first.token_shape}/{first.static_count}")  # fmt: skip
+            raise ValueError(
+                f"cannot merge {s.path}: token shape {s.token_shape}/{s.static_count} static clips "
+                f"differ from {first.path}'s {first.token_shape}/{first.static_count}"
+            )
     try:
         open_store(out)
         raise ValueError(f"--out {out} already exists; merge writes a new store")
@@ -71,11 +73,10 @@ def merge_stores(parts: list[str], out: str, progress: bool = True) -> FeatureSt
     failures.sort()
 
     readers = [
-        {name: _SequentialRows(s.group[name], s.num_clips) for name in ("clips/tokens", "clips/pooled")}
-        for s in stores
+        {name: _SequentialRows(s.group[name], s.num_clips) for name in ("clips/tokens", "clips/pooled")} for s in stores
     ]
     with StoreWriter(out, first.recipe, first.token_shape, first.static_count) as writer:
-        for _, key, p, row in tqdm(videos, desc="merge", unit="video", disable=not progress):
+        for _, _key, p, row in tqdm(videos, desc="merge", unit="video", disable=not progress):
             s = stores[p]
             off, n = int(s.videos["clip_offset"][row]), int(s.videos["clip_count"][row])
             columns = {c: v[row] for c, v in s.videos.items() if c not in ("clip_offset", "clip_count")}
@@ -89,7 +90,7 @@ def merge_stores(parts: list[str], out: str, progress: bool = True) -> FeatureSt
                     static_frames=s.group["static/frames"][row],
                 )
             )
-        for _, key, p, row in failures:
+        for _, _key, p, row in failures:
             f = {c: stores[p].failures[c][row] for c in FAILURE_COLUMNS}
             writer.add_failure(str(f["key"]), int(f["index"]), str(f["path"]), str(f["reason"]))
     logger.info("merged %d parts into %s: %d videos, %d failures", len(parts), out, len(videos), len(failures))

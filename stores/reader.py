@@ -57,8 +57,10 @@ class FeatureStore:
         self.recipe_hash: str = meta["recipe_hash"]
         committed = dict(self.group.attrs["committed"])
         self.num_videos, self.num_clips, self.num_failures = (
-            committed["videos"], committed["clips"], committed["failures"],
-        )  # fmt: skip
+            committed["videos"],
+            committed["clips"],
+            committed["failures"],
+        )
         self.videos = {c: _column(self.group[f"videos/{c}"], self.num_videos) for c in VIDEO_COLUMNS}
         self.failures = {c: _column(self.group[f"failures/{c}"], self.num_failures) for c in FAILURE_COLUMNS}
         self._row = {str(k): i for i, k in enumerate(self.videos["key"].tolist())}
@@ -141,9 +143,11 @@ class FeatureStore:
             pooled=g["clips/pooled"][off : off + n],
             static_tokens=g["static/tokens"][row],
             static_pooled=g["static/pooled"][row],
-            columns={c: self.videos[c][row].item() if hasattr(self.videos[c][row], "item") else self.videos[c][row]
-                     for c in VIDEO_COLUMNS},
-        )  # fmt: skip
+            columns={
+                c: self.videos[c][row].item() if hasattr(self.videos[c][row], "item") else self.videos[c][row]
+                for c in VIDEO_COLUMNS
+            },
+        )
 
     def pooled(self) -> np.ndarray:
         """float16 (N, D) pooled features of every clip, in store order."""
@@ -187,8 +191,15 @@ class ChunkShuffledSampler:
         (rows int64 (b,), values (b, ...)) with ``values`` read from ``array`` (default ``clips/tokens``).
     """
 
-    def __init__(self, store: FeatureStore, batch_size: int, array: str = "clips/tokens", window: int = 8,
-                 seed: int = 0, drop_last: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        store: FeatureStore,
+        batch_size: int,
+        array: str = "clips/tokens",
+        window: int = 8,
+        seed: int = 0,
+        drop_last: bool = False,
+    ):
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if window <= 0:

@@ -102,8 +102,9 @@ class StoreWriter:
         if not exists and _is_local(self.path):
             other = set(os.listdir(self.path.removeprefix("file://"))) - {".writer.lock"}
             if other:
-                raise ValueError(f"{self.path} exists and is not a latentanon store ({len(other)} entries); "
-                                 "choose another --out")  # fmt: skip
+                raise ValueError(
+                    f"{self.path} exists and is not a latentanon store ({len(other)} entries); choose another --out"
+                )
         self.group = _open_group(self.path, mode="r+" if exists else "a")
         t, d = (int(x) for x in token_shape)
         self.token_shape = (t, d)
@@ -161,13 +162,15 @@ class StoreWriter:
         g.create_array("clips/pooled", shape=(0, d), chunks=(chunk_rows(d * 2), d), dtype="float16", fill_value=0)
         vrows = chunk_rows(max(1, s) * t * d * 2)
         g.create_array("static/tokens", shape=(0, s, t, d), chunks=(vrows, max(1, s), t, d), dtype="float16")
-        g.create_array("static/pooled", shape=(0, s, d), chunks=(chunk_rows(max(1, s) * d * 2), max(1, s), d),
-                       dtype="float16")  # fmt: skip
+        g.create_array(
+            "static/pooled", shape=(0, s, d), chunks=(chunk_rows(max(1, s) * d * 2), max(1, s), d), dtype="float16"
+        )
         g.create_array("static/frames", shape=(0, s), chunks=(65536, max(1, s)), dtype="int64", fill_value=-1)
         for table, columns in (("videos", VIDEO_COLUMNS), ("failures", FAILURE_COLUMNS)):
             for name, (dtype, fill) in columns.items():
-                g.create_array(f"{table}/{name}", shape=(0,), chunks=(65536,), dtype=numpy_dtype(dtype),
-                               fill_value=fill)  # fmt: skip
+                g.create_array(
+                    f"{table}/{name}", shape=(0,), chunks=(65536,), dtype=numpy_dtype(dtype), fill_value=fill
+                )
         g.attrs.update(
             {
                 "latentanon": {"format": FORMAT_VERSION, "recipe": recipe, "recipe_hash": recipe_hash(recipe)},
@@ -220,11 +223,15 @@ class StoreWriter:
     def add_video(self, rows: VideoRows) -> None:
         n = rows.tokens.shape[0]
         if rows.tokens.shape[1:] != self.token_shape or rows.pooled.shape != (n, self.token_shape[1]):
-            raise ValueError(f"video {rows.columns.get('key')!r}: tokens {rows.tokens.shape} / pooled "
-                             f"{rows.pooled.shape} do not match the store's (n, {self.token_shape})")  # fmt: skip
+            raise ValueError(
+                f"video {rows.columns.get('key')!r}: tokens {rows.tokens.shape} / pooled "
+                f"{rows.pooled.shape} do not match the store's (n, {self.token_shape})"
+            )
         if rows.static_tokens.shape != (self.static_count, *self.token_shape):
-            raise ValueError(f"video {rows.columns.get('key')!r}: static tokens {rows.static_tokens.shape}, "
-                             f"expected {(self.static_count, *self.token_shape)}")  # fmt: skip
+            raise ValueError(
+                f"video {rows.columns.get('key')!r}: static tokens {rows.static_tokens.shape}, "
+                f"expected {(self.static_count, *self.token_shape)}"
+            )
         unknown = set(rows.columns) - set(VIDEO_COLUMNS)
         if unknown:
             raise ValueError(f"unknown video columns {sorted(unknown)}; known: {list(VIDEO_COLUMNS)}")

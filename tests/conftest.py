@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +10,6 @@ import pytest
 
 from latentanon.video import write_video
 
-# Tiny encoders have random weights on purpose; their warning is asserted in test_encoders.py.
-warnings.filterwarnings("ignore", message=".*random.*weights.*", category=UserWarning)
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 

@@ -3,14 +3,18 @@
 import ast
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-MAPPED = {"latentanon": "latentanon", "latentanon.encoders": "encoders", "latentanon.stores": "stores",
-          "latentanon.recipes": "recipes"}  # fmt: skip
+MAPPED = {
+    "latentanon": "latentanon",
+    "latentanon.encoders": "encoders",
+    "latentanon.stores": "stores",
+    "latentanon.recipes": "recipes",
+}
 
 
 def _pyproject():

@@ -30,8 +30,17 @@ RECIPE = {
 def rows(key, index, n, seed=0, label=-1):
     rng = np.random.default_rng(seed)
     return VideoRows(
-        columns={"key": key, "index": index, "path": f"{key}.mp4", "label": label, "split": "train",
-                 "frames": 16 * n, "fps": 25.0, "status": "ok", "meta": {"note": key}},  # fmt: skip
+        columns={
+            "key": key,
+            "index": index,
+            "path": f"{key}.mp4",
+            "label": label,
+            "split": "train",
+            "frames": 16 * n,
+            "fps": 25.0,
+            "status": "ok",
+            "meta": {"note": key},
+        },
         tokens=rng.standard_normal((n, T, D)).astype(np.float16),
         pooled=rng.standard_normal((n, D)).astype(np.float16),
         static_tokens=rng.standard_normal((S, T, D)).astype(np.float16),

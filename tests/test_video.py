@@ -99,8 +99,9 @@ def test_webdataset_shards_decode_like_files(tmp_path):
     assert [r.key for r in discover_videos(tmp_path / "shards.txt")] == ["a"]
 
 
-@pytest.mark.parametrize(("frames", "clips", "status_padded"), [(50, 3, False), (48, 3, False), (16, 1, False),
-                                                                 (5, 1, True)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("frames", "clips", "status_padded"), [(50, 3, False), (48, 3, False), (16, 1, False), (5, 1, True)]
+)
 def test_clip_rule(tmp_path, frames, clips, status_padded):
     path = tmp_path / "v.mp4"
     write_video(path, moving_frames(frames, 0))
