@@ -58,6 +58,8 @@ class PrecomputeConfig:
 
     encoder: str = "videomae-tiny"  # registry name, see latentanon.list_encoders()
     videos: str = ""  # folder, .csv/.json list, or webdataset shards (.tar, brace pattern, .txt list)
+    dataset: str | None = None  # instead of --videos: a dataset adapter (see docs/datasets.md) ...
+    root: str = ""  # ... and the folder holding that dataset in its official layout
     out: str = ""  # store folder or fsspec URL
     checkpoint: str | None = None  # Hugging Face id, local folder or weights file; none = random init
     batch_size: int = 16  # clips per encoder forward
@@ -230,8 +232,13 @@ def _encode(encoder, clips: torch.Tensor, spec: EncoderSpec, cfg: PrecomputeConf
 
 
 def _validate(cfg: PrecomputeConfig) -> None:
-    if not cfg.videos:
-        raise ConfigError("--videos is required (a folder, a .csv/.json list, or webdataset .tar shards)")
+    if bool(cfg.videos) == bool(cfg.dataset):
+        raise ConfigError(
+            "give either --videos (a folder, a .csv/.json list, or webdataset .tar shards) or --dataset NAME "
+            "--root DIR (an adapter from docs/datasets.md), not both"
+        )
+    if cfg.dataset and not cfg.root:
+        raise ConfigError(f"--dataset {cfg.dataset} needs --root, the folder holding the dataset")
     if not cfg.out:
         raise ConfigError("--out is required (the store folder or URL to write)")
     if cfg.dtype not in DTYPES:
@@ -245,7 +252,15 @@ def _validate(cfg: PrecomputeConfig) -> None:
 def main(cfg: PrecomputeConfig) -> dict:
     """Run an extraction; returns the summary dict that is also printed."""
     _validate(cfg)
-    records = discover_videos(cfg.videos)
+    extra: dict = {}
+    if cfg.dataset:
+        from latentanon.datasets import load_dataset
+
+        dataset = load_dataset(cfg.dataset, cfg.root)
+        records = dataset.records
+        extra["dataset"] = dataset.info()
+    else:
+        records = discover_videos(cfg.videos)
     shard, shards = parse_shard(cfg.shard)
     out = shard_path(cfg.out, shard, shards)
     mine = [(i, r) for i, r in enumerate(records)][shard::shards]
@@ -253,7 +268,8 @@ def main(cfg: PrecomputeConfig) -> dict:
     encoder = create_encoder(cfg.encoder, cfg.checkpoint).to(device)
     spec: EncoderSpec = encoder.spec
     recipe = build_recipe(spec, cfg)
-    extra = {"shard": {"index": shard, "count": shards}} if shards > 1 else {}
+    if shards > 1:
+        extra["shard"] = {"index": shard, "count": shards}
     t0 = time.perf_counter()
     with StoreWriter(
         out,
@@ -384,7 +400,7 @@ def _video_rows(pair, meta, tokens, pooled, static_tokens, static_pooled, static
         "width": meta["width"],
         "height": meta["height"],
         "status": "padded" if meta["frames"] < spec.clip_length * spec.frame_stride else "ok",
-        "meta": record.meta,
+        "meta": record.annotations(),
     }
     return VideoRows(
         columns=columns,

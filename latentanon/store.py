@@ -24,9 +24,19 @@ def _human_bytes(n: float) -> str:
 def format_info(info: dict) -> str:
     """The human-readable ``store info`` text."""
     enc = info["recipe"]["encoder"]
+    ann = info["annotations"]
+    dataset = info.get("dataset")
     splits = ", ".join(f"{name or '(none)'}: {count}" for name, count in info["splits"].items())
     lines = [
         f"store       {info['path']}",
+        *(
+            [
+                f"dataset     {dataset['name']} (task {dataset['task']}, {len(dataset['classes'])} classes"
+                + (f", attributes {', '.join(dataset['attributes'])})" if dataset["attributes"] else ")")
+            ]
+            if dataset
+            else []
+        ),
         f"encoder     {info['encoder']}  (weights: {info['weights']}, sha256 {str(enc.get('weights_sha256'))[:12]})",
         f"tokens      T'={info['token_shape'][0]} D={info['token_shape'][1]} per clip, float16; "
         f"{info['static_clips']} static clips per video",
@@ -37,6 +47,11 @@ def format_info(info: dict) -> str:
         f"labels      {info['labelled_videos']} labelled videos, {info['classes']} classes, "
         f"{info['subjects']} subjects",
         f"splits      {splits or '-'}",
+        f"genders     {', '.join(f'{g}: {c}' for g, c in info['genders'].items()) or '-'}",
+        f"annotations {ann['videos_with_attribute_labels']} videos with attribute labels"
+        + (f" (positives per attribute {ann['attribute_positives']})" if ann["attribute_positives"] else "")
+        + f", {ann['segments']} action segments in {ann['videos_with_segments']} videos, "
+        f"{ann['videos_with_anomaly_frames']} videos with anomalous frames ({ann['anomalous_frames']} frames)",
         f"size        {_human_bytes(info['bytes'])}",
         f"failures    {len(info['failures'])}",
     ]

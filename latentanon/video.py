@@ -54,7 +54,12 @@ class VideoRecord:
         label: integer class label, ``None`` if unknown.
         split: split name (``train``, ``test``, ...), ``None`` if unknown.
         subject: subject/actor id, ``None`` if unknown.
-        gender: perceived gender label of the subject, ``None`` if unknown.
+        gender: perceived gender label of the subject (``"M"``/``"F"`` or the dataset's own), ``None`` if unknown.
+        labels: multi-label targets as a 0/1 tuple (VISPR attributes), empty if none.
+        segments: labelled temporal segments ``(label, start_s, end_s)`` in seconds (action detection).
+        anomaly_frames: anomalous frame ranges ``(start, end)``, inclusive, 0-based (anomaly detection); an
+            anomaly-detection video with none is normal.
+        fps: frame rate the annotations were made at, ``None`` to trust the container.
         meta: extra JSON-serialisable metadata stored with the video.
     """
 
@@ -67,7 +72,24 @@ class VideoRecord:
     split: str | None = None
     subject: str | None = None
     gender: str | None = None
+    labels: tuple[int, ...] = ()
+    segments: tuple[tuple[int, float, float], ...] = ()
+    anomaly_frames: tuple[tuple[int, int], ...] = ()
+    fps: float | None = None
     meta: dict = field(default_factory=dict)
+
+    def annotations(self) -> dict:
+        """The annotation fields as stored in the store's per-video ``meta`` JSON (only those that are set)."""
+        out = dict(self.meta)
+        if self.labels:
+            out["labels"] = [int(x) for x in self.labels]
+        if self.segments:
+            out["segments"] = [[int(c), float(s), float(e)] for c, s, e in self.segments]
+        if self.anomaly_frames:
+            out["anomaly_frames"] = [[int(s), int(e)] for s, e in self.anomaly_frames]
+        if self.fps is not None:
+            out["annotation_fps"] = float(self.fps)
+        return out
 
 
 @dataclass(frozen=True)

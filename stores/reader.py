@@ -119,12 +119,27 @@ class FeatureStore:
             "classes": int(len(np.unique(labels[labels >= 0]))),
             "splits": {str(s): int(c) for s, c in zip(splits, split_counts)},
             "subjects": int(len(set(self.videos["subject"].tolist()) - {""})),
+            "genders": {str(g): int(c) for g, c in zip(*np.unique(self.videos["gender"], return_counts=True)) if g},
+            "annotations": self._annotation_summary(),
+            "dataset": dict(self.group.attrs["dataset"]) if "dataset" in self.group.attrs else None,
             "failures": [
                 {"key": str(k), "path": str(p), "reason": str(r)}
                 for k, p, r in zip(self.failures["key"], self.failures["path"], self.failures["reason"])
             ],
             "bytes": _nbytes(self.group),
-            "attrs": {k: v for k, v in self.group.attrs.items() if k not in ("latentanon",)},
+            "attrs": {k: v for k, v in self.group.attrs.items() if k not in ("latentanon", "dataset")},
+        }
+
+    def _annotation_summary(self) -> dict:
+        metas = [json.loads(m) for m in self.videos["meta"]]
+        with_labels = [m["labels"] for m in metas if m.get("labels")]
+        return {
+            "videos_with_attribute_labels": len(with_labels),
+            "attribute_positives": np.sum(with_labels, axis=0).astype(int).tolist() if with_labels else [],
+            "videos_with_segments": sum(1 for m in metas if m.get("segments")),
+            "segments": sum(len(m.get("segments", ())) for m in metas),
+            "videos_with_anomaly_frames": sum(1 for m in metas if m.get("anomaly_frames")),
+            "anomalous_frames": sum(e - s + 1 for m in metas for s, e in m.get("anomaly_frames", ())),
         }
 
     # ---------------------------------------------------------------------------------------------- features
