@@ -56,3 +56,13 @@ def broken_dir(tmp_path_factory) -> Path:
     (root / "notes.mp4").write_text("this is a text file, not a video\n")
     write_video(root / "short.mp4", moving_frames(5, 99), fps=25)
     return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_small(tmp_path_factory) -> Path:
+    """The synthetic benchmark's `small` preset, built once per test session."""
+    from latentanon.datasets.synthetic import generate
+
+    root = tmp_path_factory.mktemp("synthetic")
+    generate(root, preset="small", seed=0)
+    return root

@@ -1,0 +1,6 @@
+"""``python -m latentanon.datasets.synthetic --out DIR --preset small|default [--seed N]`` (``--help`` lists all)."""
+
+from latentanon.datasets.synthetic.build import cli
+
+if __name__ == "__main__":
+    cli()

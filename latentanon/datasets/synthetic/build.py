@@ -1,0 +1,334 @@
+"""Build driver: config and presets, resumable per-suite builds, parallel rendering, summary.
+
+    python -m latentanon.datasets.synthetic --out data/synthetic --preset default --seed 0
+    generate("data/synthetic", preset="small", seed=0, suites=["action", "vispr"])
+
+Each suite writes one root folder per adapter (:data:`suites.ROOTS`). A build records the suite's fingerprint
+(seed, generator version and the sizes it uses) in ``<root>/.synthetic_build.json`` when it starts and in
+``<root>/.synthetic_complete.json`` when it is done. Re-running skips complete suites with the same fingerprint
+and resumes interrupted ones (finished files are kept: every file is renamed into place only once complete). A
+root holding anything else is refused unless ``--overwrite`` (which deletes that suite root first).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from latentanon.config import parse_cli
+from latentanon.datasets.synthetic import _io
+from latentanon.datasets.synthetic.suites import PLANNERS, ROOTS, SUITES, Item, Plan, render_item
+
+logger = logging.getLogger(__name__)
+
+VERSION = 1  # bump when the same config would render different content
+BUILD_MARKER = ".synthetic_build.json"
+COMPLETE_MARKER = ".synthetic_complete.json"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Build the synthetic privacy/utility video benchmark. Sizes left unset (None) come from the preset."""
+
+    out: str = "synthetic"
+    preset: Literal["tiny", "small", "default"] = "small"
+    seed: int = 0
+    suites: tuple[str, ...] = ()  # empty: all of action, vispr, thumos14, anomaly, casia_b, ntu60, toyota_smarthome
+    workers: int = 0  # processes rendering in parallel; 0: one per available CPU core
+    overwrite: bool = False
+    progress: bool = True
+    # frame geometry
+    height: int | None = None
+    width: int | None = None
+    fps: float | None = None
+    crf: int | None = None
+    # trimmed action clips (ucf101 / hmdb51 / kinetics400): classes x groups x clips
+    action_groups: int | None = None
+    action_test_groups: int | None = None
+    action_clips_per_group: int | None = None
+    action_frames: int | None = None
+    # privacy images, per action class and split
+    vispr_train_per_class: int | None = None
+    vispr_val_per_class: int | None = None
+    vispr_test_per_class: int | None = None
+    # untrimmed videos: every class once per video
+    thumos_train: int | None = None
+    thumos_test: int | None = None
+    thumos_segment_s: float | None = None
+    thumos_gap_s: float | None = None
+    # anomaly videos (ucf_crime / xd_violence / shanghaitech)
+    anomaly_normal_train: int | None = None
+    anomaly_normal_test: int | None = None
+    anomaly_train_per_class: int | None = None
+    anomaly_test_per_class: int | None = None
+    anomaly_seconds: float | None = None
+    anomaly_scenes: int | None = None
+    # gait: subjects x (6 nm + 2 bg + 2 cl) x views
+    gait_subjects: int | None = None
+    gait_views: tuple[int, ...] | None = None
+    gait_frames: int | None = None
+    # NTU-60 style: subjects x classes x repetitions x cameras
+    ntu_subjects: int | None = None
+    ntu_repetitions: int | None = None
+    ntu_cameras: int | None = None
+    ntu_frames: int | None = None
+    # Toyota Smarthome style: videos per action and split
+    toyota_train_subjects: int | None = None
+    toyota_test_subjects: int | None = None
+    toyota_videos_per_action: int | None = None
+    toyota_frames: int | None = None
+
+
+_COMMON = {"height": 112, "width": 112, "fps": 25.0, "crf": 17}
+PRESETS: dict[str, dict] = {
+    "tiny": {  # for tests: every suite, a few seconds
+        **_COMMON, "height": 64, "width": 64,
+        "action_groups": 2, "action_test_groups": 1, "action_clips_per_group": 1, "action_frames": 20,
+        "vispr_train_per_class": 2, "vispr_val_per_class": 1, "vispr_test_per_class": 1,
+        "thumos_train": 1, "thumos_test": 1, "thumos_segment_s": 0.5, "thumos_gap_s": 0.3,
+        "anomaly_normal_train": 1, "anomaly_normal_test": 1, "anomaly_train_per_class": 1,
+        "anomaly_test_per_class": 1, "anomaly_seconds": 4.0, "anomaly_scenes": 2,
+        "gait_subjects": 2, "gait_views": (90,), "gait_frames": 12,
+        "ntu_subjects": 3, "ntu_repetitions": 1, "ntu_cameras": 1, "ntu_frames": 16,
+        "toyota_train_subjects": 2, "toyota_test_subjects": 2, "toyota_videos_per_action": 2, "toyota_frames": 16,
+    },
+    "small": {  # every suite in well under two minutes on two cores
+        **_COMMON,
+        "action_groups": 5, "action_test_groups": 2, "action_clips_per_group": 2, "action_frames": 48,
+        "vispr_train_per_class": 12, "vispr_val_per_class": 4, "vispr_test_per_class": 6,
+        "thumos_train": 3, "thumos_test": 2, "thumos_segment_s": 1.0, "thumos_gap_s": 0.6,
+        "anomaly_normal_train": 2, "anomaly_normal_test": 2, "anomaly_train_per_class": 1,
+        "anomaly_test_per_class": 1, "anomaly_seconds": 10.0, "anomaly_scenes": 2,
+        "gait_subjects": 4, "gait_views": (0, 90, 180), "gait_frames": 24,
+        "ntu_subjects": 8, "ntu_repetitions": 1, "ntu_cameras": 1, "ntu_frames": 32,
+        "toyota_train_subjects": 4, "toyota_test_subjects": 4, "toyota_videos_per_action": 4, "toyota_frames": 32,
+    },
+    "default": {  # stable privacy/utility figures
+        **_COMMON,
+        "action_groups": 25, "action_test_groups": 7, "action_clips_per_group": 3, "action_frames": 56,
+        "vispr_train_per_class": 120, "vispr_val_per_class": 20, "vispr_test_per_class": 40,
+        "thumos_train": 20, "thumos_test": 10, "thumos_segment_s": 1.8, "thumos_gap_s": 1.0,
+        "anomaly_normal_train": 12, "anomaly_normal_test": 8, "anomaly_train_per_class": 4,
+        "anomaly_test_per_class": 3, "anomaly_seconds": 30.0, "anomaly_scenes": 4,
+        "gait_subjects": 20, "gait_views": tuple(range(0, 181, 18)), "gait_frames": 40,
+        "ntu_subjects": 40, "ntu_repetitions": 2, "ntu_cameras": 1, "ntu_frames": 48,
+        "toyota_train_subjects": 11, "toyota_test_subjects": 7, "toyota_videos_per_action": 16, "toyota_frames": 48,
+    },
+}  # fmt: skip
+SIZE_FIELDS = tuple(f.name for f in dataclasses.fields(Config) if f.default is None)
+_PREFIX = {"action": "action_", "vispr": "vispr_", "thumos14": "thumos_", "anomaly": "anomaly_", "casia_b": "gait_",
+           "ntu60": "ntu_", "toyota_smarthome": "toyota_"}  # fmt: skip
+
+
+def resolve(cfg: Config) -> Config:
+    """``cfg`` with every unset size taken from its preset, validated."""
+    if cfg.preset not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {cfg.preset!r}")
+    preset = PRESETS[cfg.preset]
+    out = dataclasses.replace(cfg, **{k: preset[k] for k in SIZE_FIELDS if getattr(cfg, k) is None})
+    for name in SIZE_FIELDS:
+        value = getattr(out, name)
+        values = value if isinstance(value, tuple) else (value,)
+        if name == "gait_views":
+            if not values or any(v < 0 or v > 180 for v in values):
+                raise ValueError(f"gait_views must be angles in 0..180, got {value}")
+        elif any(v <= 0 for v in values) and name not in ("action_test_groups",):
+            raise ValueError(f"{name} must be positive, got {value}")
+    if out.height % 2 or out.width % 2:
+        raise ValueError(f"height and width must be even (yuv420p video), got {out.height}x{out.width}")
+    if not 0 < out.action_test_groups < out.action_groups:
+        raise ValueError(f"action_test_groups must be in 1..action_groups-1, got {out.action_test_groups}")
+    if out.ntu_subjects < 3:
+        raise ValueError(f"ntu_subjects must be at least 3 (train and test subjects), got {out.ntu_subjects}")
+    unknown = set(out.suites) - set(SUITES) - {r for roots in ROOTS.values() for r in roots}
+    if unknown:
+        raise ValueError(f"unknown suites {sorted(unknown)}; known: {', '.join(SUITES)} (or their root names)")
+    return out
+
+
+def selected_suites(cfg: Config) -> list[str]:
+    """Suites to build, in build order; a root name (``hmdb51``) selects the suite that writes it."""
+    if not cfg.suites:
+        return list(SUITES)
+    wanted = {s for s in SUITES if s in cfg.suites or any(r in cfg.suites for r in ROOTS[s])}
+    return [s for s in SUITES if s in wanted]
+
+
+def fingerprint(cfg: Config, suite: str) -> dict:
+    """What determines a suite's content: version, seed, geometry and the suite's own sizes."""
+    keys = ["height", "width", "fps", "crf"] + [k for k in SIZE_FIELDS if k.startswith(_PREFIX[suite])]
+    sizes = {k: list(v) if isinstance(v := getattr(cfg, k), tuple) else v for k in keys}
+    return {"generator": VERSION, "suite": suite, "seed": cfg.seed, "sizes": sizes}
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _prepare(out: Path, plan: Plan, stamp: dict, overwrite: bool) -> bool:
+    """True if the suite is already complete; otherwise make its roots ready to (re)build."""
+    roots = [out / r for r in plan.roots]
+    if all(_read_json(r / COMPLETE_MARKER) == stamp for r in roots):
+        return True
+    for root in roots:
+        if root.exists() and any(root.iterdir()) and _read_json(root / BUILD_MARKER) != stamp:
+            if not overwrite:
+                raise FileExistsError(
+                    f"{root} exists and was not built by this configuration (seed, preset sizes or version differ); "
+                    "choose another --out, delete it, or pass --overwrite to rebuild it"
+                )
+            shutil.rmtree(root)
+        root.mkdir(parents=True, exist_ok=True)
+        (root / COMPLETE_MARKER).unlink(missing_ok=True)
+        _io.write_json(root / BUILD_MARKER, stamp)
+    return False
+
+
+def _write_item(item: Item, out: str, size: tuple[int, int], fps: float, crf: int) -> int:
+    """Render and write one item (worker entry point); returns its frame count."""
+    frames = render_item(item, size, fps)
+    path = Path(out) / item.root / item.path
+    if item.kind == "image":
+        _io.write_jpeg(path, frames[0])
+    else:
+        _io.write_video(path, frames, fps=fps, crf=crf)
+    return len(frames)
+
+
+def _workers(requested: int) -> int:
+    if requested > 0:
+        return requested
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _render(items: list[Item], cfg: Config, out: Path, desc: str) -> None:
+    from tqdm import tqdm
+
+    size = (cfg.height, cfg.width)
+    todo = [it for it in items if not (out / it.root / it.path).is_file()]
+    workers = min(_workers(cfg.workers), max(1, len(todo)))
+    with tqdm(
+        total=len(items), initial=len(items) - len(todo), desc=desc, unit="file", disable=not cfg.progress
+    ) as bar:
+        if workers == 1:
+            for item in todo:
+                _write_item(item, str(out), size, cfg.fps, cfg.crf)
+                bar.update()
+            return
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = [pool.submit(_write_item, it, str(out), size, cfg.fps, cfg.crf) for it in todo]
+            for future in concurrent.futures.as_completed(futures):
+                future.result()
+                bar.update()
+
+
+def build_suite(cfg: Config, suite: str) -> dict:
+    """Build (or skip, or resume) one suite of a resolved config; returns its summary."""
+    start = time.perf_counter()
+    out = Path(cfg.out)
+    plan = PLANNERS[suite](cfg)
+    stamp = fingerprint(cfg, suite)
+    skipped = _prepare(out, plan, stamp, cfg.overwrite)
+    if not skipped:
+        _render(plan.items, cfg, out, desc=suite)
+        for rel, content in plan.files.items():
+            path = out / rel
+            if isinstance(content, bytes):
+                _io.write_bytes(path, content)
+            else:
+                _io.write_text(path, content)
+        for source, target in plan.links:
+            _io.link(out / source, out / target)
+        for root in plan.roots:
+            for leftover in (out / root).rglob("*.part"):
+                leftover.unlink()
+            _io.write_json(out / root / COMPLETE_MARKER, stamp)
+    splits: dict[str, int] = {}
+    for item in plan.items:
+        splits[item.split] = splits.get(item.split, 0) + 1
+    return {
+        "roots": list(plan.roots),
+        "items": len(plan.items),
+        "splits": splits,
+        "frames": sum(item.num_frames for item in plan.items),
+        "files": len(plan.files),
+        "links": len(plan.links),
+        "skipped": skipped,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+def main(cfg: Config) -> dict:
+    """Build the selected suites of ``cfg`` under ``cfg.out``; returns the summary (also logged)."""
+    start = time.perf_counter()
+    cfg = resolve(cfg)
+    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    summary = {"out": str(cfg.out), "preset": cfg.preset, "seed": cfg.seed, "suites": {}}
+    for suite in selected_suites(cfg):
+        summary["suites"][suite] = result = build_suite(cfg, suite)
+        logger.info("suite %s: %s", suite, result)
+    summary["seconds"] = round(time.perf_counter() - start, 2)
+    return summary
+
+
+def generate(
+    out: str | os.PathLike,
+    preset: str = "small",
+    seed: int = 0,
+    suites: list[str] | tuple[str, ...] | None = None,
+    *,
+    workers: int = 0,
+    overwrite: bool = False,
+    progress: bool = True,
+    **sizes,
+) -> dict:
+    """Build the benchmark under ``out`` and return the summary.
+
+    Args:
+        preset: ``tiny`` (tests), ``small`` or ``default``.
+        suites: names from :data:`SUITES` (or root names such as ``hmdb51``); all when None.
+        sizes: overrides of the preset's sizes, e.g. ``action_groups=4``; unknown names raise TypeError.
+
+    Returns:
+        ``{"out", "preset", "seed", "suites": {name: {"roots", "items", "splits", "frames", "files", "links",
+        "skipped", "seconds"}}, "seconds"}``.
+    """
+    unknown = sorted(set(sizes) - set(SIZE_FIELDS))
+    if unknown:
+        raise TypeError(f"generate() got unknown sizes {unknown}; known: {', '.join(SIZE_FIELDS)}")
+    cfg = Config(
+        out=str(out),
+        preset=preset,
+        seed=seed,
+        suites=tuple(suites or ()),
+        workers=workers,
+        overwrite=overwrite,
+        progress=progress,
+        **sizes,
+    )
+    return main(cfg)
+
+
+def cli(argv: list[str] | None = None) -> dict:
+    """Entry point of ``python -m latentanon.datasets.synthetic``: parse flags, build, print the summary."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    summary = main(parse_cli(Config, argv, prog="latentanon.datasets.synthetic"))
+    print(json.dumps(summary, indent=1))
+    return summary
