@@ -2,6 +2,8 @@
 
 python -m latentanon.store info STORE [--json]
 python -m latentanon.store merge PART [PART ...] --out STORE
+python -m latentanon.store export STORE --format npy DIR [--tokens]
+python -m latentanon.store import DIR --out STORE [--labels CSV] [--annotations JSON] [--encoder-spec JSON]
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import argparse
 import json
 import sys
 
+from latentanon.contracts import EncoderSpec
 from latentanon.stores import merge_stores, open_store
+from latentanon.stores.interop import export_npy, import_npy
 
 
 def _human_bytes(n: float) -> str:
@@ -69,6 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     p_merge.add_argument("parts", nargs="+")
     p_merge.add_argument("--out", required=True)
     p_merge.add_argument("--no-progress", action="store_true")
+    p_export = sub.add_parser("export", help="write per-video .npy features and the official codes' list files")
+    p_export.add_argument("store")
+    p_export.add_argument("dir", help="folder to write (must be empty or absent)")
+    p_export.add_argument("--format", choices=["npy"], default="npy")
+    p_export.add_argument("--tokens", action="store_true", help="write (T, T', D) tokens instead of (T, D) pooled")
+    p_import = sub.add_parser("import", help="build a store from a folder of per-video .npy features")
+    p_import.add_argument("dir")
+    p_import.add_argument("--out", required=True)
+    p_import.add_argument("--labels", help="CSV key,label,split[,subject,gender] (header optional)")
+    p_import.add_argument("--annotations", help="ActivityNet-style JSON of action segments")
+    p_import.add_argument("--encoder-spec", help="JSON file of the EncoderSpec the features came from")
+    p_import.add_argument("--clip-length", type=int, default=16, help="frames per clip when no spec is given")
     args = parser.parse_args(argv)
     try:
         if args.command == "info":
@@ -77,8 +93,19 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "merge":
             store = merge_stores(args.parts, args.out, progress=not args.no_progress)
             print(format_info(store.info()))
+        elif args.command == "export":
+            manifest = export_npy(args.store, args.dir, pooled=not args.tokens)
+            lists = ", ".join(f"{k}: {v['videos']}" for k, v in manifest["lists"].items())
+            print(f"exported {manifest['videos']} videos ({manifest['features']}) to {args.dir}; lists {lists}")
+        elif args.command == "import":
+            spec = None
+            if args.encoder_spec:
+                with open(args.encoder_spec) as f:
+                    spec = EncoderSpec.from_dict(json.load(f))
+            store = import_npy(args.dir, args.out, args.labels, args.annotations, spec, clip_length=args.clip_length)
+            print(format_info(store.info()))
     except (FileNotFoundError, ValueError, KeyError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {e.args[0] if isinstance(e, KeyError) and e.args else e}", file=sys.stderr)
         return 2
     return 0
 

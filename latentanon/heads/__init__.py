@@ -1,0 +1,1 @@
+"""Co-training heads: linear action recognition, MGFN anomaly detection, TriDet temporal action detection."""
