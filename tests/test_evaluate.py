@@ -90,3 +90,53 @@ def test_linear_head_loss_terms_and_gradients():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in head.parameters())
     with pytest.raises(ValueError, match="at least 2 classes"):
         LinearHead(8, 1)
+
+
+def _suite_store(synthetic_small, tmp_path, suite):
+    from latentanon.precompute import PrecomputeConfig
+    from latentanon.precompute import main as precompute
+
+    out = tmp_path / f"{suite}.zarr"
+    precompute(
+        PrecomputeConfig(
+            dataset=suite,
+            root=str(synthetic_small / suite),
+            out=str(out),
+            static_clips=0,
+            num_workers=2,
+            batch_size=32,
+            progress=False,
+        )
+    )
+    return str(out)
+
+
+def test_tad_and_ad_run_the_protocol_on_generated_suites(synthetic_small, tmp_path):
+    from latentanon.evaluate import ADConfig, TADConfig
+
+    tad = main(
+        EvaluateConfig(
+            task="tad",
+            store=_suite_store(synthetic_small, tmp_path, "thumos14"),
+            out=str(tmp_path / "tad.json"),
+            val_fraction=0.3,
+            tad=TADConfig(epochs=2, warmup_epochs=1, embed_dim=64),
+            progress=False,
+        )
+    )
+    assert set(tad["test_mAP_at"]) == {"mAP@0.3", "mAP@0.4", "mAP@0.5", "mAP@0.6", "mAP@0.7"}
+    assert 0 <= tad["test_average_mAP"] <= 1 and 0 <= tad["chance_average_mAP"] <= 1
+    assert len(tad["history"]) == 2 and tad["best_epoch"] in (1, 2)
+    ad = main(
+        EvaluateConfig(
+            task="ad",
+            store=_suite_store(synthetic_small, tmp_path, "ucf_crime"),
+            out=str(tmp_path / "ad.json"),
+            val_fraction=0.3,
+            ad=ADConfig(epochs=2, batch_size=4),
+            progress=False,
+        )
+    )
+    assert 0 <= ad["test_frame_auc"] <= 1 and ad["chance_frame_auc"] == 0.5
+    assert 0 < ad["anomalous_frames"] < ad["test_frames"]
+    assert "frame_auc **" in (tmp_path / "ad.md").read_text()
