@@ -89,7 +89,8 @@ class EvaluateConfig:
 
 
 def split_videos(store: FeatureStore, val_fraction: float, seed: int) -> dict[str, np.ndarray]:
-    """Video rows of the fit / val (held out from train, by video) / test splits."""
+    """Video rows of the fit / val / test splits; val is held out from train by whole subjects when the store
+    has subjects, otherwise by videos stratified by label."""
     split = store.videos["split"]
     train = np.nonzero(split == "train")[0]
     test = np.nonzero(split == "test")[0]
@@ -100,9 +101,24 @@ def split_videos(store: FeatureStore, val_fraction: float, seed: int) -> dict[st
             f"{store.path}: need videos in the 'train' split and in 'test' (or 'val'); found splits "
             f"{sorted(set(split.tolist()))}"
         )
-    order = np.random.default_rng(seed).permutation(train)
-    n_val = max(1, int(round(len(train) * val_fraction)))
-    return {"fit": np.sort(order[n_val:]), "val": np.sort(order[:n_val]), "test": test}
+    rng = np.random.default_rng(seed)
+    subjects = store.videos["subject"][train]
+    if (subjects != "").all() and len(np.unique(subjects)) >= 2:
+        # hold out whole subjects (UCF101 groups, NTU performers): videos of one subject share actor and scene,
+        # so a validation split that mixes them with training videos overestimates accuracy
+        names = rng.permutation(np.unique(subjects))
+        held = names[: max(1, int(round(len(names) * val_fraction)))]
+        val = np.sort(train[np.isin(subjects, held)])
+    else:
+        # stratified by label, so that a small validation split still holds every class (normal/abnormal in AD)
+        labels = store.videos["label"][train]
+        picked = []
+        for label in np.unique(labels):
+            group = rng.permutation(train[labels == label])
+            if len(group) >= 2:
+                picked.extend(group[: max(1, int(round(len(group) * val_fraction)))].tolist())
+        val = np.array(sorted(picked), dtype=np.int64)
+    return {"fit": np.setdiff1d(train, val), "val": val, "test": test}
 
 
 # --------------------------------------------------------------------------------------------- action recognition
@@ -429,7 +445,7 @@ def format_markdown(report: dict) -> str:
         "| encoder | test | validation (chosen epoch) | chance | videos fit/val/test | seconds |",
         "|---|---|---|---|---|---|",
         f"| {report['encoder']} | {metric} **{report['test_' + metric]:.4f}** | "
-        f"{report.get('val_' + metric, report.get('val_video_auc', float('nan'))):.4f} "
+        f"{report['val_' + metric] if 'val_' + metric in report else report['val_video_auc']:.4f} "
         f"(epoch {report['best_epoch']}) | {report.get('chance_' + metric, float('nan')):.4f} | "
         f"{report['videos']['fit']}/{report['videos']['val']}/{report['videos']['test']} | {report['seconds']:.1f} |",
     ]

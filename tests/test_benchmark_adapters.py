@@ -8,19 +8,10 @@ import numpy as np
 import pytest
 
 from latentanon.datasets import list_datasets, load_dataset
+from latentanon.datasets.vispr import ATTRIBUTES
 from latentanon.precompute import PrecomputeConfig, main
 from latentanon.store import format_info
 from latentanon.stores import open_store
-
-ATTRIBUTES = (
-    "a17_color",
-    "a4_gender",
-    "a9_face_complete",
-    "a10_face_partial",
-    "a12_semi_nudity",
-    "a64_rel_personal",
-    "a65_rel_social",
-)
 
 
 @pytest.mark.parametrize("name", list_datasets())

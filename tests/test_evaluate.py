@@ -58,7 +58,7 @@ def test_ar_learns_separable_classes_and_writes_reports(tmp_path):
         )
     )
     assert report["test_top1"] == 1.0 and report["chance_top1"] == 0.25
-    assert report["videos"] == {"fit": 32, "val": 4, "test": 12}
+    assert report["videos"] == {"fit": 32, "val": 4, "test": 12}  # one validation video per class
     assert 1 <= report["best_epoch"] <= 30 and len(report["history"]) == 30
     saved = json.loads((tmp_path / "r" / "ar.json").read_text())
     assert saved["test_top1"] == 1.0

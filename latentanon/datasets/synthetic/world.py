@@ -31,15 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-ATTRIBUTES = (
-    "a17_color",
-    "a4_gender",
-    "a9_face_complete",
-    "a10_face_partial",
-    "a12_semi_nudity",
-    "a64_rel_personal",
-    "a65_rel_social",
-)
+from latentanon.datasets.vispr import ATTRIBUTES as ATTRIBUTES  # the VISPR-1 ids, re-exported for the suites
+
 SKIN, GENDER, FACE, PARTIAL, NUDITY, PERSONAL, SOCIAL = range(7)
 
 DOF = (
