@@ -46,6 +46,28 @@ class FrozenEncoder(nn.Module):
         return tokens.mean(dim=1)  # (B, D)
 
 
+def tubelet_means(hidden: torch.Tensor, tokens_per_clip: int) -> torch.Tensor:
+    """Temporal tokens from a ViT's last hidden states.
+
+    Args:
+        hidden: (B, L, D) with the L = T' * h * w tokens in T'-major order (tubelet slice, then space).
+
+    Returns:
+        (B, T', D): the spatial mean of each tubelet slice.
+    """
+    b, length, d = hidden.shape
+    return hidden.view(b, tokens_per_clip, length // tokens_per_clip, d).mean(dim=2)  # (B, T', D)
+
+
+def mean_then_norm(tokens: torch.Tensor, norm: nn.Module | None) -> torch.Tensor:
+    """VideoMAE-style clip feature: (B, T', D) -> (B, D) mean of all tokens, then ``norm`` (``fc_norm``) if any.
+
+    Equal slice sizes make the mean over T' slice means the mean over all L tokens.
+    """
+    z = tokens.mean(dim=1)  # (B, D)
+    return norm(z) if norm is not None else z
+
+
 def finalize(encoder: FrozenEncoder, weights: str) -> FrozenEncoder:
     """Freeze ``encoder``, record the weights source and hash in its spec, warn when the weights are random.
 

@@ -35,9 +35,11 @@ from latentanon.encoders._common import (
     drop_keys,
     finalize,
     load_strict,
+    mean_then_norm,
     read_state_dict,
     resolved,
     strip_prefix,
+    tubelet_means,
 )
 from latentanon.registry import register_encoder
 
@@ -181,9 +183,7 @@ class InternVideoEncoder(FrozenEncoder):
         for block in self.blocks:
             x = block(x)
         x = self.norm(x)  # (B, L, D), L = T' * h * w, T'-major
-        b, length, d = x.shape
-        t = self.spec.tokens_per_clip
-        return x.view(b, t, length // t, d).mean(dim=2)  # (B, T', D)
+        return tubelet_means(x, self.spec.tokens_per_clip)  # (B, T', D)
 
     def pool(self, tokens: torch.Tensor) -> torch.Tensor:
         """Official clip feature: ``fc_norm(mean of all tokens)`` (fine-tuned) or the mean (pre-training).
@@ -194,8 +194,7 @@ class InternVideoEncoder(FrozenEncoder):
         Returns:
             (B, D).
         """
-        z = tokens.mean(dim=1)  # (B, D); equal slice sizes make this the mean over all L tokens
-        return self.fc_norm(z) if self.fc_norm is not None else z
+        return mean_then_norm(tokens, self.fc_norm)  # (B, D)
 
 
 def _init_weights(m: nn.Module) -> None:

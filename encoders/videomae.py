@@ -38,10 +38,12 @@ from latentanon.encoders._common import (
     drop_keys,
     finalize,
     load_strict,
+    mean_then_norm,
     quiet_transformers,
     read_state_dict,
     resolved,
     strip_prefix,
+    tubelet_means,
 )
 from latentanon.registry import register_encoder
 
@@ -161,9 +163,7 @@ class VideoMAEEncoder(FrozenEncoder):
         """
         check_video_input(video, self.spec)
         hidden = self.backbone(pixel_values=video).last_hidden_state  # (B, L, D), L = T' * h * w, T'-major
-        b, length, d = hidden.shape
-        t = self.spec.tokens_per_clip
-        return hidden.view(b, t, length // t, d).mean(dim=2)  # (B, T', D)
+        return tubelet_means(hidden, self.spec.tokens_per_clip)  # (B, T', D)
 
     def pool(self, tokens: torch.Tensor) -> torch.Tensor:
         """Official clip feature: ``fc_norm(mean of all tokens)``, or the mean alone without ``fc_norm``.
@@ -174,8 +174,7 @@ class VideoMAEEncoder(FrozenEncoder):
         Returns:
             (B, D).
         """
-        z = tokens.mean(dim=1)  # (B, D); equal slice sizes make this the mean over all L tokens
-        return self.fc_norm(z) if self.fc_norm is not None else z
+        return mean_then_norm(tokens, self.fc_norm)  # (B, D)
 
 
 # ---------------------------------------------------------------------------------------------- loading

@@ -39,6 +39,7 @@ from latentanon.encoders._common import (
     finalize,
     quiet_transformers,
     resolved,
+    tubelet_means,
 )
 from latentanon.registry import register_encoder
 
@@ -141,9 +142,7 @@ class VJEPA2Encoder(FrozenEncoder):
         check_video_input(video, self.spec)
         out = self.model(pixel_values_videos=video, skip_predictor=True)
         hidden = out.last_hidden_state  # (B, L, D), L = T' * h * w, T'-major
-        b, length, d = hidden.shape
-        t = self.spec.tokens_per_clip
-        return hidden.view(b, t, length // t, d).mean(dim=2)  # (B, T', D)
+        return tubelet_means(hidden, self.spec.tokens_per_clip)  # (B, T', D)
 
 
 # ---------------------------------------------------------------------------------------------- loading
