@@ -1,9 +1,10 @@
 """The end-to-end demo (the README's main job).
 
-    python -m latentanon.demo [--out demo_out] [--encoder videomae-tiny] [--preset small]
+    python -m latentanon.demo [--out demo_out] [--encoder i3d-r50-tiny] [--preset small]
 
 Today it builds (or reuses) the built-in synthetic privacy/utility benchmark, extracts the features of its
-action suite (UCF101 layout) and of its privacy images (VISPR layout) with a tiny encoder into Zarr stores
+action suite (UCF101 layout) and of its privacy images (VISPR layout) with the tiny encoder pretrained on the
+benchmark (``checkpoints/i3d-r50-tiny-synthetic``, random weights if that folder is absent) into Zarr stores
 through the real-format dataset adapters, and prints the store summaries. Re-running reuses what is there.
 Later steps of the pipeline (adapter training, evaluation) extend it.
 """
@@ -27,15 +28,24 @@ class DemoConfig:
     """Build the synthetic benchmark, precompute two of its suites with a tiny encoder, print the stores."""
 
     out: str = "demo_out"
-    encoder: str = "videomae-tiny"
-    checkpoint: str | None = None
+    encoder: str = "i3d-r50-tiny"
+    checkpoint: str | None = "shipped"  # "shipped": the pretrained checkpoint in checkpoints/; none: random weights
     preset: str = "small"
     num_workers: int = 2
     seed: int = 0
 
 
+SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "i3d-r50-tiny-synthetic" / "model.safetensors"
+
+
 def main(cfg: DemoConfig) -> dict:
     from latentanon.datasets.synthetic import generate
+
+    checkpoint = cfg.checkpoint
+    if checkpoint == "shipped":
+        if cfg.encoder != "i3d-r50-tiny":
+            raise ConfigError("the shipped checkpoint is for --encoder i3d-r50-tiny; pass --checkpoint none or a path")
+        checkpoint = str(SHIPPED) if SHIPPED.is_file() else None
 
     if cfg.preset not in ("small", "default"):
         raise ConfigError(f"--preset must be small or default, got {cfg.preset!r}")
@@ -52,7 +62,7 @@ def main(cfg: DemoConfig) -> dict:
                 dataset=suite,
                 root=str(bench / suite),
                 encoder=cfg.encoder,
-                checkpoint=cfg.checkpoint,
+                checkpoint=checkpoint,
                 out=store_path,
                 num_workers=cfg.num_workers,
                 batch_size=32,

@@ -8,3 +8,4 @@ def test_demo_runs_on_the_synthetic_benchmark(synthetic_small, tmp_path, capsys)
     assert infos["vispr"]["annotations"]["videos_with_attribute_labels"] == infos["vispr"]["videos"]
     out = capsys.readouterr().out
     assert "[3/3] precomputing the vispr suite" in out and "dataset     vispr" in out
+    assert "i3d-r50-tiny" in out and "weights: random" not in out  # the shipped pretrained checkpoint
