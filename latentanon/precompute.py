@@ -366,9 +366,7 @@ def _run(encoder, spec, cfg, device, writer: StoreWriter, todo_pairs) -> dict:
             item = finished.pop(next_pos)
             if isinstance(item, str):
                 index, record = todo_pairs[next_pos]
-                writer.add_failure(
-                    record.key, index, record.path + (f"::{record.member}" if record.member else ""), item
-                )
+                writer.add_failure(record.key, index, _source(record), item)
                 failed += 1
                 bar.write(f"failed: {record.key}: {item}")
             else:
@@ -383,6 +381,11 @@ def _run(encoder, spec, cfg, device, writer: StoreWriter, todo_pairs) -> dict:
     return {"clips": clips_total, "failed": failed}
 
 
+def _source(record: VideoRecord) -> str:
+    """Where a video came from, as stored: its path, or ``shard.tar::member`` for webdataset samples."""
+    return record.path + (f"::{record.member}" if record.member else "")
+
+
 def _video_rows(pair, meta, tokens, pooled, static_tokens, static_pooled, static_frames, spec, cfg) -> VideoRows:
     index, record = pair
     s = cfg.static_clips
@@ -390,7 +393,7 @@ def _video_rows(pair, meta, tokens, pooled, static_tokens, static_pooled, static
     columns = {
         "key": record.key,
         "index": index,
-        "path": record.path + (f"::{record.member}" if record.member else ""),
+        "path": _source(record),
         "label": record.label,
         "split": record.split,
         "subject": record.subject,
