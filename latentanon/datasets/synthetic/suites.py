@@ -64,6 +64,9 @@ ROOTS = {
 }
 TITLES = [c.capitalize() for c in CLASSES]  # UCF101 / THUMOS / Toyota spelling of the class names
 ANOMALY_CLASSES = ("Falling", "Fighting", "Running")
+# everyday activity of the anomaly scenes (as in surveillance footage: no sprinting, jumping or hitting outside
+# the events), so that an anomaly differs from normal behaviour, as in UCF-Crime
+CALM_ACTIONS = tuple(CLASSES.index(c) for c in ("bow", "clap", "squat", "walk", "wave"))
 XD_CODES = {"Falling": "B6", "Fighting": "B1", "Running": "B4"}  # accident, fighting, riot
 NTU_TRAIN_SUBJECTS = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)
 TOYOTA_TRAIN = ("p03", "p04", "p06", "p07", "p09", "p12", "p13", "p15", "p17", "p19", "p25")
@@ -358,13 +361,13 @@ def plan_thumos(cfg: Config) -> Plan:
 
 
 def _events(rng: np.random.Generator, kind: str, num_frames: int, fps: float) -> tuple[tuple[str, int, int], ...]:
-    """One or two non-overlapping events of 1.5-3.5 s (at most a quarter of the video) in its middle 80%."""
+    """One or two non-overlapping events of 2.5-5 s (at most a quarter of the video) in its middle 80%."""
     count = 2 if rng.uniform() < 0.3 else 1
     lo, hi = int(0.1 * num_frames), int(0.9 * num_frames)
     slot = (hi - lo) // count
     out = []
     for k in range(count):
-        length = int(min(rng.uniform(1.5, 3.5) * fps, num_frames / 4, slot - 2))
+        length = int(min(rng.uniform(2.5, 5.0) * fps, num_frames / 4, slot - 2))
         start = lo + k * slot + int(rng.integers(0, max(1, slot - length)))
         out.append((kind, start, start + length - 1))
     return tuple(out)
@@ -379,8 +382,8 @@ def plan_anomaly(cfg: Config) -> Plan:
     """Normal and anomalous long videos (UCF-Crime layout), exposed again as XD-Violence and ShanghaiTech.
 
     Videos come from ``anomaly_scenes`` fixed cameras (one background each). Normal behaviour: every actor
-    wanders slowly and alternates idle periods with random actions; anomalous videos add one or two events of
-    their class to the subject.
+    wanders slowly and alternates idle periods with calm actions (:data:`CALM_ACTIONS`); anomalous videos add one
+    or two events of their class to the subject.
     """
     code, seed, fps = _CODE["anomaly"], cfg.seed, cfg.fps
     videos = []  # (split, kind or None)
@@ -646,7 +649,8 @@ def render_item(item: Item, size: tuple[int, int], fps: float) -> np.ndarray:
         fight = any(kind == "Fighting" for kind, _, _ in item.events)
 
         def normal(r: np.random.Generator, k: int) -> np.ndarray:
-            return untrimmed_pose(r, random_segments(r, num, fps, len(CLASSES)), num, fps)
+            calm = [(CALM_ACTIONS[c], a, e) for c, a, e in random_segments(r, num, fps, len(CALM_ACTIONS))]
+            return untrimmed_pose(r, calm, num, fps)
 
         scene = compose_scene(
             rng, item.labels, item.who, num, size, fps, normal, background=background, min_actors=2 if fight else 1
