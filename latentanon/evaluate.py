@@ -63,13 +63,22 @@ class TADConfig:
 
 @dataclass(frozen=True)
 class ADConfig:
-    """MGFN training (Adam 1e-3, weight decay 5e-4, batches of B normal + B abnormal videos)."""
+    """MGFN training as released: Adam 1e-3, weight decay 5e-4, ``steps`` batches of B normal + B abnormal videos
+    (the released code calls each batch an "epoch" and runs up to 1000), validated every ``val_every`` steps."""
 
-    epochs: int = 50
+    steps: int = 1000
+    val_every: int = 25
     lr: float = 1e-3
     weight_decay: float = 5e-4
     batch_size: int = 16  # B, per class
     regularizers: str = "original"
+
+    def __post_init__(self):
+        if self.steps < 1 or self.val_every < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"ad.steps, ad.val_every and ad.batch_size must be positive, got {self.steps}, {self.val_every}, "
+                f"{self.batch_size}"
+            )
 
 
 @dataclass(frozen=True)
@@ -354,31 +363,34 @@ def evaluate_ad(store: FeatureStore, cfg: EvaluateConfig) -> dict:
             return float("nan")
         return float(roc_auc_score(y, [s.max() for s in clip_scores(videos)]))
 
-    history, best = [], (-1.0, 0, None)
-    for epoch in tqdm(range(1, ac.epochs + 1), desc="ad head", unit="epoch", disable=not cfg.progress):
+    history, best, losses = [], (-1.0, 0, None), []
+    n_order, a_order, cursor = rng.permutation(normals), rng.permutation(abnormals), 0
+    for step in tqdm(range(1, ac.steps + 1), desc="ad head", unit="step", disable=not cfg.progress):
         model.train()
-        n_order, a_order = rng.permutation(normals), rng.permutation(abnormals)
-        steps = max(len(n_order), len(a_order)) // b
-        losses = []
-        for i in range(steps):
-            pick_n = n_order[np.arange(i * b, (i + 1) * b) % len(n_order)]
-            pick_a = a_order[np.arange(i * b, (i + 1) * b) % len(a_order)]
-            batch = {
-                "normal": torch.stack([mgfn.train_input(feats[v]) for v in pick_n]),
-                "abnormal": torch.stack([mgfn.train_input(feats[v]) for v in pick_a]),
-            }
-            terms = model.loss(batch)
-            loss = sum(t for k, t in terms.items() if k.endswith("_loss"))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
+        if cursor + b > min(len(n_order), len(a_order)):  # a new shuffled pass over each class
+            n_order, a_order, cursor = rng.permutation(normals), rng.permutation(abnormals), 0
+        pick_n, pick_a = n_order[cursor : cursor + b], a_order[cursor : cursor + b]
+        cursor += b
+        batch = {
+            "normal": torch.stack([mgfn.train_input(feats[v]) for v in pick_n]),
+            "abnormal": torch.stack([mgfn.train_input(feats[v]) for v in pick_a]),
+        }
+        terms = model.loss(batch)
+        loss = sum(t for k, t in terms.items() if k.endswith("_loss"))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if step % ac.val_every and step != ac.steps:
+            continue
+        model.eval()
         val = video_auc(splits["val"])
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_video_auc": val})
+        history.append({"step": step, "loss": float(np.mean(losses)), "val_video_auc": val})
         if not np.isfinite(val):
             val = -np.mean(losses)  # a one-class validation split: fall back to the lowest training loss
+        losses = []
         if val >= best[0] or best[2] is None:
-            best = (val, epoch, _best_state(model))
+            best = (val, step, _best_state(model))
     model.load_state_dict(best[2])
     test = splits["test"]
     frame_scores, frame_labels = [], []
@@ -401,6 +413,7 @@ def evaluate_ad(store: FeatureStore, cfg: EvaluateConfig) -> dict:
         "val_metric": "video_auc",  # weak labels: validation videos have no frame annotations
         "val_video_auc": best[0],
         "best_epoch": best[1],
+        "selection_unit": "step",
         "chance_frame_auc": 0.5,
         "test_frames": int(len(gt)),
         "anomalous_frames": int(gt.sum()),
@@ -440,13 +453,14 @@ def main(cfg: EvaluateConfig) -> dict:
 def format_markdown(report: dict) -> str:
     metric = report["metric"]
     val_metric = report.get("val_metric", metric)
+    unit = report.get("selection_unit", "epoch")
     rows = [
         f"# {report['task'].upper()} evaluation of `{report['store']}`",
         "",
         "| encoder | test | validation (chosen epoch) | chance | videos fit/val/test | seconds |",
         "|---|---|---|---|---|---|",
         f"| {report['encoder']} | {metric} **{report['test_' + metric]:.4f}** | "
-        f"{val_metric} {report['val_' + val_metric]:.4f} (epoch {report['best_epoch']}) | "
+        f"{val_metric} {report['val_' + val_metric]:.4f} ({unit} {report['best_epoch']}) | "
         f"{report.get('chance_' + metric, float('nan')):.4f} | "
         f"{report['videos']['fit']}/{report['videos']['val']}/{report['videos']['test']} | {report['seconds']:.1f} |",
     ]

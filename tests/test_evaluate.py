@@ -133,7 +133,7 @@ def test_tad_and_ad_run_the_protocol_on_generated_suites(synthetic_small, tmp_pa
             store=_suite_store(synthetic_small, tmp_path, "ucf_crime"),
             out=str(tmp_path / "ad.json"),
             val_fraction=0.3,
-            ad=ADConfig(epochs=2, batch_size=4),
+            ad=ADConfig(steps=4, val_every=2, batch_size=4),
             progress=False,
         )
     )
