@@ -2,7 +2,16 @@
 
 from latentanon.contracts import EncoderSpec, RandomWeightsWarning
 from latentanon.registry import create_encoder, list_encoders, register_encoder
+from latentanon.wrapper import AnonymizedEncoder
 
 __version__ = "0.1.0"
 
-__all__ = ["EncoderSpec", "RandomWeightsWarning", "create_encoder", "list_encoders", "register_encoder", "__version__"]
+__all__ = [
+    "AnonymizedEncoder",
+    "EncoderSpec",
+    "RandomWeightsWarning",
+    "create_encoder",
+    "list_encoders",
+    "register_encoder",
+    "__version__",
+]

@@ -6,13 +6,18 @@ Protocol (the sound one, not best-on-test): the head trains on the store's ``tra
 validation subset held out by video (``--val-fraction``); the epoch with the best validation score is kept
 (ties go to the lower validation loss), and only that model is scored on the test split (``test``, or ``val``
 for datasets whose test labels are hidden).
-Writes the metrics as JSON and a Markdown table beside it (``REPORT.md``).
+Writes the metrics as JSON and a Markdown table beside it (``REPORT.md``). ``--aam CKPT`` evaluates the store's
+features anonymized on the fly by an adapter checkpoint (``pool(AAM(tokens))``, as ``anonymize`` would store them).
 
 Tasks:
 - ``ar`` action recognition: linear head on pooled clip features, one random clip per video per epoch,
   5-clip softmax averaging; metric top-1 (trivial baseline: chance).
 - ``tad`` temporal action detection: TriDet on each video's (T, D) clip features, segments from the store's
   annotations; metric ActivityNet mAP at tIoU 0.3:0.1:0.7 and its average (trivial baseline: random proposals).
+- ``privacy`` the privacy attacker: an MLP probe Linear(D, D)-ReLU-Linear(D, K) on z-scored features (one per
+  video: the mean of its clips' features; a privacy image is one static clip), trained on ``train``, epoch chosen
+  on ``val`` (the store's own, else held out from train), scored by cMAP on ``test`` (lower is more private;
+  trivial baseline: the mean base rate). Needs attribute ``labels`` per video (VISPR, the synthetic suites).
 - ``ad`` anomaly detection: MGFN trained with video labels only (weak supervision); metric frame-level ROC AUC
   on the test videos, ground truth built from the stored anomaly frame ranges and cut at the last full clip
   (trivial baseline 0.5), plus the PR-AUC (trapezoid) and AP. Training videos carry no frame labels, so the
@@ -46,7 +51,7 @@ from latentanon.metrics import (
 from latentanon.stores import FeatureStore, open_store
 
 logger = logging.getLogger(__name__)
-TASKS = ("ar", "tad", "ad")
+TASKS = ("ar", "tad", "ad", "privacy")
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,9 @@ class EvaluateConfig:
     val_fraction: float = 0.1  # of the training videos, held out for choosing the epoch
     seed: int = 0
     standardize: bool = True  # z-score features with training statistics
+    aam: str = ""  # an AAM checkpoint: evaluate the anonymized features
+    encoder_checkpoint: str = ""  # encoder weights for the adapter's pooling, when moved since precompute
+    probe_epochs: int = 100  # privacy probe
     linear: LinearConfig = field(default_factory=LinearConfig)
     tad: TADConfig = field(default_factory=TADConfig)
     ad: ADConfig = field(default_factory=ADConfig)
@@ -142,6 +150,7 @@ def evaluate_ar(store: FeatureStore, cfg: EvaluateConfig) -> dict:
     classes = int(labels.max()) + 1
     feats = store.pooled().astype(np.float32)  # (N, D)
     offsets, counts = store.videos["clip_offset"], store.videos["clip_count"]
+    mu = sd = None
     if cfg.standardize:
         fit_clips = np.concatenate([np.arange(offsets[v], offsets[v] + counts[v]) for v in splits["fit"]])
         mu, sd = feats[fit_clips].mean(0), feats[fit_clips].std(0) + 1e-6
@@ -187,6 +196,7 @@ def evaluate_ar(store: FeatureStore, cfg: EvaluateConfig) -> dict:
             best = ((val, -val_nll), epoch, {k: v.clone() for k, v in head.state_dict().items()})
     head.load_state_dict(best[2])
     return {
+        "_head": {"module": head, "mu": mu, "sd": sd},
         "task": "ar",
         "metric": "top1",
         "test_top1": scores(splits["test"])[0],
@@ -307,6 +317,7 @@ def evaluate_tad(store: FeatureStore, cfg: EvaluateConfig) -> dict:
         raise ValueError("no validation video has segments: raise --val-fraction")
     model.load_state_dict(best[2])
     test = score(splits["test"])
+    head = {"module": model, "config": model_cfg, "max_seq_len": model_cfg.max_seq_len}
     # trivial baseline: as many random proposals per video as the model made, random labels and scores
     rand_rng = np.random.default_rng(cfg.seed + 1)
     rand_preds, gts = [], []
@@ -318,6 +329,7 @@ def evaluate_tad(store: FeatureStore, cfg: EvaluateConfig) -> dict:
         gts += [(int(v), int(c), float(a), float(b)) for c, a, b in metas[v].get("segments", [])]
     random_map = activitynet_map(rand_preds, gts)["average_mAP"]
     return {
+        "_head": head,
         "task": "tad",
         "metric": "average_mAP",
         "test_average_mAP": test["average_mAP"],
@@ -405,6 +417,7 @@ def evaluate_ad(store: FeatureStore, cfg: EvaluateConfig) -> dict:
     if gt.min() == gt.max():
         raise ValueError(f"{store.path}: the test videos' frame ground truth has a single class; AUC is undefined")
     return {
+        "_head": {"module": model, "config": model_cfg},
         "task": "ad",
         "metric": "frame_auc",
         "test_frame_auc": frame_roc_auc(scores, gt),
@@ -422,6 +435,55 @@ def evaluate_ad(store: FeatureStore, cfg: EvaluateConfig) -> dict:
     }
 
 
+# --------------------------------------------------------------------------------------------- privacy
+
+
+def video_attribute_labels(store) -> np.ndarray:
+    """(V, K) int64 attribute labels of every video (the ``labels`` annotation), or a clear error."""
+    metas = [store.meta(v) for v in range(store.num_videos)]
+    missing = sum(1 for m in metas if not m.get("labels"))
+    if missing:
+        raise ValueError(
+            f"{store.path}: {missing} of {len(metas)} videos have no attribute labels; the privacy probe needs a "
+            "store of a dataset with private attributes (vispr, or a synthetic suite)"
+        )
+    return np.array([m["labels"] for m in metas], dtype=np.int64)
+
+
+def evaluate_privacy(store, cfg: EvaluateConfig) -> dict:
+    from latentanon.probes import mlp_probe_cmap
+
+    y = video_attribute_labels(store)
+    feats, rows = store.pooled().astype(np.float32), store.clip_video_rows()
+    counts = np.bincount(rows, minlength=store.num_videos)[:, None]
+    x = np.zeros((store.num_videos, feats.shape[1]), np.float64)
+    np.add.at(x, rows, feats)
+    x = (x / np.maximum(counts, 1)).astype(np.float32)  # (V, D) mean of each video's clips
+    split = np.asarray(store.videos["split"]).astype(object)
+    if not ((split == "val").any() and (split == "test").any()):
+        parts = split_videos(store, cfg.val_fraction, cfg.seed)
+        split[parts["val"]] = "val"
+    result = mlp_probe_cmap(x, y, split.astype(str), cfg.seed, cfg.probe_epochs)
+    attributes = (store.group.attrs.get("dataset") or {}).get("attributes") or list(range(y.shape[1]))
+    static = bool((store.videos["status"] == "padded").all())
+    return {
+        "task": "privacy",
+        "metric": "cmap",
+        "test_cmap": result["cmap"],
+        "val_cmap": result["val_cmap"],
+        "chance_cmap": result["chance_cmap"],
+        "per_attribute_ap": dict(zip(map(str, attributes), result["per_attribute_ap"])),
+        "base_rates": dict(zip(map(str, attributes), result["base_rates"])),
+        "clips": "static (images)" if static else "moving (videos)",
+        "best_epoch": -1,
+        "videos": {
+            "fit": int((split == "train").sum()),
+            "val": int((split == "val").sum()),
+            "test": result["test_items"],
+        },
+    }
+
+
 # --------------------------------------------------------------------------------------------- entry point
 
 
@@ -435,9 +497,15 @@ def main(cfg: EvaluateConfig) -> dict:
         raise ConfigError(f"--val-fraction must be in (0, 1), got {cfg.val_fraction}")
     store = open_store(cfg.store)
     t0 = time.perf_counter()
-    report = {"ar": evaluate_ar, "tad": evaluate_tad, "ad": evaluate_ad}[cfg.task](store, cfg)
+    if cfg.aam:
+        from latentanon.wrapper import AnonymizedStore
+
+        store = AnonymizedStore.from_checkpoint(store, cfg.aam, cfg.encoder_checkpoint or None)
+    tasks = {"ar": evaluate_ar, "tad": evaluate_tad, "ad": evaluate_ad, "privacy": evaluate_privacy}
+    report = {k: v for k, v in tasks[cfg.task](store, cfg).items() if not k.startswith("_")}
     report.update(
         store=cfg.store,
+        aam=cfg.aam or None,
         encoder=store.recipe["encoder"]["name"],
         recipe_hash=store.recipe_hash,
         seconds=time.perf_counter() - t0,

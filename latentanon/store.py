@@ -42,6 +42,15 @@ def format_info(info: dict) -> str:
             else []
         ),
         f"encoder     {info['encoder']}  (weights: {info['weights']}, sha256 {str(enc.get('weights_sha256'))[:12]})",
+        *(
+            [
+                f"anonymizer  {anon.get('method')} adapter {anon.get('checkpoint')} "
+                f"(mode {anon.get('aam', {}).get('mode')}, sha256 {str(anon.get('aam_sha256'))[:12]}): "
+                "features are anonymized, no raw features inside"
+            ]
+            if (anon := info["recipe"].get("anonymizer"))
+            else []
+        ),
         f"tokens      T'={info['token_shape'][0]} D={info['token_shape'][1]} per clip, float16; "
         f"{info['static_clips']} static clips per video",
         f"recipe      {info['recipe_hash'][:16]}  clip {enc.get('clip_length')} frames, stride "

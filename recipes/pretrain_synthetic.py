@@ -36,7 +36,8 @@ from tqdm.auto import tqdm
 
 from latentanon.config import ConfigError, parse_cli
 from latentanon.datasets import load_dataset
-from latentanon.metrics import cmap, five_clip_indices, video_top1
+from latentanon.metrics import five_clip_indices, video_top1
+from latentanon.probes import mlp_probe_cmap, zscore
 from latentanon.registry import create_encoder
 from latentanon.video import iter_clip_frames, to_model_input
 
@@ -254,11 +255,6 @@ def train(cfg: PretrainConfig) -> dict:
 # --------------------------------------------------------------------------------------------- leakage
 
 
-def _zscore(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    mu, sd = train.mean(0), train.std(0) + 1e-6
-    return [(x - mu) / sd for x in (train, *others)]
-
-
 def linear_probe_top1(store, seed: int, epochs: int) -> dict:
     """Action top-1 of a linear probe on pooled clip features (train on train clips, 5-clip test protocol)."""
     feats, rows = store.pooled().astype(np.float32), store.clip_video_rows()
@@ -268,7 +264,7 @@ def linear_probe_top1(store, seed: int, epochs: int) -> dict:
     fit_v, val_v = train_v[fit_pos], train_v[val_pos]
     test_v = np.nonzero(split == "test")[0]
     fit_rows = np.nonzero(np.isin(rows, fit_v))[0]
-    x_fit, x_all = _zscore(feats[fit_rows], feats)
+    x_fit, x_all = zscore(feats[fit_rows], feats)
     torch.manual_seed(seed)
     probe = nn.Linear(feats.shape[1], int(labels.max()) + 1)
     opt = torch.optim.AdamW(probe.parameters(), lr=1e-2, weight_decay=1e-4)
@@ -296,40 +292,6 @@ def linear_probe_top1(store, seed: int, epochs: int) -> dict:
         "val_top1": best[0],
         "chance": 1 / (int(labels.max()) + 1),
         "test_videos": len(test_v),
-    }
-
-
-def mlp_probe_cmap(x: np.ndarray, y: np.ndarray, split: np.ndarray, seed: int, epochs: int, val_split="val") -> dict:
-    """Privacy probe: Linear(D,D)-ReLU-Linear(D,K) with BCE on z-scored features; epoch chosen on validation."""
-    tr, va, te = (np.nonzero(split == s)[0] for s in ("train", val_split, "test"))
-    x_tr, x_va, x_te = _zscore(x[tr], x[va], x[te])
-    d, k = x.shape[1], y.shape[1]
-    torch.manual_seed(seed)
-    probe = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, k))
-    opt = torch.optim.AdamW(probe.parameters(), lr=1e-3)
-    xt, yt = torch.from_numpy(x_tr), torch.from_numpy(y[tr].astype(np.float32))
-    gen = torch.Generator().manual_seed(seed)
-    best = (-1.0, None)
-    for _ in range(epochs):
-        for idx in torch.randperm(len(xt), generator=gen).split(256):
-            loss = nn.functional.binary_cross_entropy_with_logits(probe(xt[idx]), yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        with torch.no_grad():
-            val = cmap(probe(torch.from_numpy(x_va)).numpy(), y[va])[0]
-        if val > best[0]:
-            best = (val, {n: p.clone() for n, p in probe.state_dict().items()})
-    probe.load_state_dict(best[1])
-    with torch.no_grad():
-        test, per_attr = cmap(probe(torch.from_numpy(x_te)).numpy(), y[te])
-    return {
-        "cmap": test,
-        "per_attribute_ap": per_attr.tolist(),
-        "val_cmap": best[0],
-        "chance_cmap": float(y[te].mean(0).mean()),
-        "base_rates": y[te].mean(0).tolist(),
-        "test_items": len(te),
     }
 
 

@@ -1,0 +1,228 @@
+"""train_aam, AnonymizedEncoder, anonymize and evaluate --aam."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from latentanon import AnonymizedEncoder, create_encoder
+from latentanon.aam import AAM, AAMConfig
+from latentanon.anonymize import AnonymizeConfig
+from latentanon.anonymize import main as anonymize
+from latentanon.checkpoint import load_aam, save_aam
+from latentanon.config import ConfigError
+from latentanon.evaluate import EvaluateConfig
+from latentanon.evaluate import main as evaluate
+from latentanon.precompute import PrecomputeConfig
+from latentanon.precompute import main as precompute
+from latentanon.stores import StoreWriter, VideoRows, open_store
+from latentanon.train_aam import AdapterConfig, TrainConfig, Trainer, TrainingError, Weights
+from latentanon.train_aam import cli as train_cli
+from latentanon.train_aam import main as train
+from latentanon.video import discover_videos, iter_clip_frames, to_model_input
+
+ENCODER = "videomae-tiny"  # has fc_norm: the anonymized clip feature is fc_norm(mean(AAM(tokens)))
+
+
+@pytest.fixture(scope="module")
+def raw_store(video_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("raw") / "raw.zarr"
+    precompute(
+        PrecomputeConfig(
+            encoder=ENCODER, videos=str(video_dir), out=str(out), batch_size=4, num_workers=0, static_clips=2,
+            progress=False,
+        )
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def adapter(raw_store, tmp_path_factory):
+    """A random (non-identity) token adapter saved as a checkpoint of the raw store's encoder."""
+    store = open_store(str(raw_store))
+    torch.manual_seed(0)
+    aam = AAM(AAMConfig(dim=store.spec.feature_dim, heads=4, ff_dim=64, depth=2, zero_init=False))
+    path = tmp_path_factory.mktemp("aam") / "best"
+    save_aam(path, aam, {"encoder": store.recipe["encoder"], "store_recipe_hash": store.recipe_hash})
+    return path
+
+
+def test_anonymized_encoder_equals_the_training_path_and_the_anonymized_store(video_dir, raw_store, adapter, tmp_path):
+    enc = AnonymizedEncoder.from_pretrained(str(adapter))
+    aam, _ = load_aam(adapter)
+    encoder = create_encoder(ENCODER)
+    out = tmp_path / "anon.zarr"
+    summary = anonymize(AnonymizeConfig(store=str(raw_store), aam=str(adapter), out=str(out), progress=False))
+    assert summary["written"] == 6
+    anon = open_store(str(out))
+    assert anon.recipe["anonymizer"]["aam"]["mode"] == "token"
+    assert anon.recipe_hash != open_store(str(raw_store)).recipe_hash
+    spec = enc.spec
+    for record in discover_videos(video_dir):
+        clips = [a for kind, _, a in iter_clip_frames(record.path, spec) if kind == "clip"]
+        x = to_model_input(torch.from_numpy(np.stack(clips)), spec)
+        with torch.no_grad():
+            tokens = enc(x)
+            direct = aam(encoder(x))  # what the training code computes
+            fp16_path = aam(encoder(x).half().float())  # the store keeps raw tokens in float16
+        torch.testing.assert_close(tokens, direct, rtol=0, atol=0)
+        torch.testing.assert_close(enc.pool(tokens), encoder.fc_norm(direct.mean(1)), rtol=0, atol=0)
+        stored = anon.video(record.key)
+        assert np.abs(stored.tokens.astype(np.float32) - fp16_path.half().float().numpy()).max() < 2e-3
+        got = stored.pooled.astype(np.float32)
+        assert np.abs(got - enc.pool(fp16_path).half().float().numpy()).max() < 2e-3
+        assert np.abs(got - enc.pool(tokens).numpy()).max() < 2e-2  # fp16 storage of the raw tokens accounted for
+    # the anonymized store holds no raw feature
+    raw = open_store(str(raw_store))
+    assert np.abs(anon.pooled().astype(np.float32) - raw.pooled().astype(np.float32)).max() > 0.1
+    # re-running skips what is there
+    assert (
+        anonymize(AnonymizeConfig(store=str(raw_store), aam=str(adapter), out=str(out), progress=False))["written"] == 0
+    )
+
+
+def test_evaluate_with_aam_sees_the_anonymized_features(raw_store, adapter, tmp_path):
+    from latentanon.wrapper import AnonymizedStore
+
+    view = AnonymizedStore.from_checkpoint(open_store(str(raw_store)), str(adapter))
+    out = tmp_path / "anon.zarr"
+    anonymize(AnonymizeConfig(store=str(raw_store), aam=str(adapter), out=str(out), progress=False))
+    np.testing.assert_allclose(view.pooled(), open_store(str(out)).pooled().astype(np.float32), atol=2e-3)
+    with pytest.raises(ValueError, match="already anonymized"):
+        AnonymizedStore.from_checkpoint(open_store(str(out)), str(adapter))
+    with pytest.raises(FileNotFoundError, match="not a complete latentanon checkpoint"):
+        evaluate(
+            EvaluateConfig(task="ar", store=str(raw_store), aam=str(tmp_path / "nothing"), out=str(tmp_path / "r.json"))
+        )
+
+
+# ------------------------------------------------------------------------------------------------ training
+
+
+def _spec_of(name: str) -> dict:
+    return create_encoder(name).spec.to_dict()
+
+
+def make_train_store(path, classes=4, per_class=12, seed=0):
+    """Features of the random i3d-r50-tiny spec: the action moves the tokens, a private vector sits in every clip."""
+    spec = _spec_of("i3d-r50-tiny")
+    d = spec["feature_dim"]
+    recipe = {"encoder": spec, "clip": {}, "transform": {}, "static": {}, "compute_dtype": "fp32", "anonymizer": None}
+    rng = np.random.default_rng(seed)
+    motion = rng.standard_normal((classes, d)) * 2
+    with StoreWriter(str(path), recipe, (2, d), 2) as w:
+        for i in range(classes * per_class):
+            label, private = i % classes, rng.standard_normal(d)
+            n = int(rng.integers(3, 6))
+            base = private + rng.standard_normal((n, 1, d)) * 0.3
+            tokens = np.concatenate([base - motion[label] / 2, base + motion[label] / 2], axis=1)  # (n, 2, d)
+            static = private + rng.standard_normal((2, 1, d)) * 0.3
+            static = np.repeat(static, 2, axis=1)  # (2, 2, d): all tokens of a static clip alike
+            w.add_video(
+                VideoRows(
+                    columns={"key": f"v{i}", "index": i, "label": label, "split": "test" if i % 4 == 3 else "train",
+                             "subject": f"s{i % 6}", "status": "ok"},
+                    tokens=tokens.astype(np.float16),
+                    pooled=tokens.mean(1).astype(np.float16),
+                    static_tokens=static.astype(np.float16),
+                    static_pooled=static.mean(1).astype(np.float16),
+                    static_frames=np.array([0, 10]),
+                )
+            )  # fmt: skip
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def train_store(tmp_path_factory):
+    return make_train_store(tmp_path_factory.mktemp("train") / "ar.zarr")
+
+
+def small_config(store, out, **kw) -> TrainConfig:
+    base = dict(
+        action_store=store, out=str(out), epochs=3, batch_size=8, lr=4e-3, raw_head_epochs=20, progress=False,
+        aam=AdapterConfig(depth=1, ff_dim=64), weights=Weights(tad=0, ad=0),
+    )  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_train_aam_writes_checkpoints_metrics_and_a_loadable_adapter(train_store, tmp_path):
+    summary = train(small_config(train_store, tmp_path / "run"))
+    run = tmp_path / "run"
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    for key in ("lc_loss", "ar_loss", "budget_loss", "total", "budget_ceiling", "val_top1", "val_privacy_proxy"):
+        assert all(np.isfinite(r[key]) for r in rows), key
+    assert rows[0]["budget_ceiling"] == pytest.approx(np.log(15))
+    assert summary["identity"]["relative_error"] < 0.01
+    assert 1 <= summary["best_epoch"] <= 3
+    aam, config = load_aam(run / "best")
+    assert config["encoder"]["name"] == "i3d-r50-tiny" and config["epoch"] == summary["best_epoch"]
+    assert config["train"]["weights"]["lc"] == 100.0
+    # the adapter moved away from the identity, and the raw heads were cached
+    x = torch.from_numpy(open_store(train_store).tokens()[:5].astype(np.float32))
+    assert (aam(x) - x).abs().max() > 1e-4
+    assert (run / "raw_heads" / "ar" / "config.json").is_file()
+    # selection used validation only: the run never reads the test split
+    assert all("test" not in k for r in rows for k in r)
+
+
+def test_interrupted_training_resumes_to_the_same_adapter(train_store, tmp_path, monkeypatch):
+    train(small_config(train_store, tmp_path / "whole"))
+    calls = {"n": 0}
+    original = Trainer.validate
+
+    def dying_validate(self, aam, heads):
+        calls["n"] += 1
+        if calls["n"] == 4:  # raw features, epochs 1 and 2 done, killed while validating epoch 3
+            raise KeyboardInterrupt
+        return original(self, aam, heads)
+
+    monkeypatch.setattr(Trainer, "validate", dying_validate)
+    with pytest.raises(KeyboardInterrupt):
+        train(small_config(train_store, tmp_path / "cut"))
+    monkeypatch.setattr(Trainer, "validate", original)
+    assert json.loads((tmp_path / "cut" / "last" / "config.json").read_text())["epoch"] == 2
+    train(small_config(train_store, tmp_path / "cut"))
+    a = load_file(str(tmp_path / "whole" / "last" / "model.safetensors"))
+    b = load_file(str(tmp_path / "cut" / "last" / "model.safetensors"))
+    assert set(a) == set(b)
+    for k in a:
+        if k != "torch_rng":
+            torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+    lines = (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [1, 2, 3]
+    with pytest.raises(ConfigError, match="different configuration"):
+        train(small_config(train_store, tmp_path / "cut", lr=1e-3))
+
+
+def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(train_store, tmp_path, monkeypatch):
+    original = Trainer.step_losses
+    steps = {"n": 0}
+
+    def poisoned(self, *args):
+        steps["n"] += 1
+        terms = original(self, *args)
+        if steps["n"] > 4:  # epoch 1 has 4 steps (36 fit videos / 8)
+            terms["total"] = terms["total"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(Trainer, "step_losses", poisoned)
+    with pytest.raises(TrainingError, match=r"non-finite loss at epoch 2.*epoch 1"):
+        train(small_config(train_store, tmp_path / "run"))
+    assert json.loads((tmp_path / "run" / "last" / "config.json").read_text())["epoch"] == 1
+    load_aam(tmp_path / "run" / "best")  # still loadable
+
+
+def test_bad_configurations_are_explained(train_store, tmp_path, capsys):
+    with pytest.raises(ConfigError, match="--action-store is required"):
+        train(TrainConfig())
+    with pytest.raises(ConfigError, match="needs --tad-store"):
+        train(small_config(train_store, tmp_path, weights=Weights(ad=0)))
+    with pytest.raises(ConfigError, match="weights.budget must be"):
+        train(small_config(train_store, tmp_path, weights=Weights(budget=-1, tad=0, ad=0)))
+    assert train_cli(["--action-store", train_store, "--epochs", "0", "--out", str(tmp_path)]) == 2
+    assert "epochs must be >= 1" in capsys.readouterr().err
+    assert train_cli(["--action-store", train_store, "--no-such-key", "1"]) == 2
