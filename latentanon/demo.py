@@ -1,19 +1,26 @@
 """The end-to-end demo (the README's main job).
 
-    python -m latentanon.demo [--out demo_out] [--encoder i3d-r50-tiny] [--preset small]
+    python -m latentanon.demo [--out demo_out] [--preset small] [--epochs 30]
 
-Today it builds (or reuses) the built-in synthetic privacy/utility benchmark, extracts the features of its
-action suite (UCF101 layout) and of its privacy images (VISPR layout) with the tiny encoder pretrained on the
-benchmark (``checkpoints/i3d-r50-tiny-synthetic``, random weights if that folder is absent) into Zarr stores
-through the real-format dataset adapters, and prints the store summaries. Re-running reuses what is there.
-Later steps of the pipeline (adapter training, evaluation) extend it.
+1. builds (or reuses) the built-in synthetic privacy/utility benchmark;
+2. extracts the features of its action (UCF101 layout), privacy image (VISPR), untrimmed (THUMOS14) and anomaly
+   (UCF-Crime) suites with the tiny encoder pretrained on the benchmark (``checkpoints/i3d-r50-tiny-synthetic``;
+   random weights if that folder is absent) into Zarr stores, through the real-format dataset adapters;
+3. trains the raw heads and the SPLAVU adapter on the stores (``train_aam``; AR, TAD and AD seen);
+4. writes an anonymized copy of the action store (``anonymize``);
+5. evaluates raw versus anonymized features on action recognition, TAD, AD and the privacy probe (static
+   images and moving clips), prints the table and writes ``report.md``, ``report.json`` and
+   ``privacy_utility.png`` in ``--out``.
+
+Re-running reuses what is there (the benchmark, complete stores, cached raw heads, a finished adapter run).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from latentanon.config import ConfigError, parse_cli
@@ -21,11 +28,15 @@ from latentanon.precompute import PrecomputeConfig, format_summary
 from latentanon.precompute import main as precompute
 from latentanon.store import format_info
 from latentanon.stores import open_store
+from latentanon.tradeoff import Protocols
+
+SUITES = ("ucf101", "vispr", "thumos14", "ucf_crime")
+STEPS = 5
 
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Build the synthetic benchmark, precompute two of its suites with a tiny encoder, print the stores."""
+    """Benchmark -> stores -> raw heads -> SPLAVU adapter -> anonymized store -> raw vs anonymized report."""
 
     out: str = "demo_out"
     encoder: str = "i3d-r50-tiny"
@@ -33,37 +44,56 @@ class DemoConfig:
     preset: str = "small"
     num_workers: int = 2
     seed: int = 0
+    epochs: int = 30  # adapter training epochs
+    batch_size: int = 64
+    lr: float = 1e-3  # base lr at batch 512 (linear scaling: 1.25e-4 at batch 64)
+    center_budget: bool = True  # batch-centred NT-Xent (docs/aam.md); false: the published loss
+    protocols: Protocols = field(
+        default_factory=lambda: Protocols(tad_epochs=20, tad_embed_dim=128, ad_steps=300, ad_dims=(64, 128, 256))
+    )
 
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "i3d-r50-tiny-synthetic" / "model.safetensors"
 
 
+def _step(k: int, text: str) -> None:
+    print(f"[{k}/{STEPS}] {text}", flush=True)
+
+
 def main(cfg: DemoConfig) -> dict:
+    from latentanon import tradeoff
+    from latentanon.anonymize import AnonymizeConfig
+    from latentanon.anonymize import main as anonymize
     from latentanon.datasets.synthetic import generate
+    from latentanon.train_aam import TrainConfig, Weights
+    from latentanon.train_aam import main as train
 
     checkpoint = cfg.checkpoint
     if checkpoint == "shipped":
         if cfg.encoder != "i3d-r50-tiny":
             raise ConfigError("the shipped checkpoint is for --encoder i3d-r50-tiny; pass --checkpoint none or a path")
         checkpoint = str(SHIPPED) if SHIPPED.is_file() else None
-
     if cfg.preset not in ("small", "default"):
         raise ConfigError(f"--preset must be small or default, got {cfg.preset!r}")
+    if cfg.epochs < 1:
+        raise ConfigError(f"--epochs must be >= 1, got {cfg.epochs}")
+    t0 = time.perf_counter()
     out = Path(cfg.out)
     bench = out / f"synthetic-{cfg.preset}"
-    print(f"[1/3] synthetic benchmark ({cfg.preset} preset) in {bench}")
+    _step(1, f"synthetic benchmark ({cfg.preset} preset) in {bench}")
     generate(bench, preset=cfg.preset, seed=cfg.seed)
-    infos = {}
-    for step, suite in enumerate(("ucf101", "vispr"), start=2):
-        store_path = str(out / f"{suite}-{cfg.encoder}.zarr")
-        print(f"[{step}/3] precomputing the {suite} suite with {cfg.encoder} into {store_path}")
+
+    _step(2, f"precomputing {', '.join(SUITES)} with {cfg.encoder}")
+    stores, infos = {}, {}
+    for suite in SUITES:
+        path = str(out / f"{suite}-{cfg.encoder}.zarr")
         summary = precompute(
             PrecomputeConfig(
                 dataset=suite,
                 root=str(bench / suite),
                 encoder=cfg.encoder,
                 checkpoint=checkpoint,
-                out=store_path,
+                out=path,
                 num_workers=cfg.num_workers,
                 batch_size=32,
                 static_clips=2,
@@ -71,9 +101,71 @@ def main(cfg: DemoConfig) -> dict:
             )
         )
         print(format_summary(summary))
-        infos[suite] = open_store(store_path).info()
-        print("\n" + format_info(infos[suite]) + "\n")
-    return infos
+        infos[suite] = open_store(path).info()
+        stores[suite] = path
+    print("\n" + format_info(infos["ucf101"]) + "\n")
+
+    _step(3, "training the raw heads and the SPLAVU adapter (AR, TAD and AD seen)")
+    p = cfg.protocols
+    run = out / "aam"
+    summary = train(
+        TrainConfig(
+            action_store=stores["ucf101"],
+            tad_store=stores["thumos14"],
+            ad_store=stores["ucf_crime"],
+            out=str(run),
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            center_budget=cfg.center_budget,
+            seed=cfg.seed,
+            weights=Weights(),
+            raw_head_epochs=p.ar_epochs,
+            raw_tad_epochs=p.tad_epochs,
+            raw_ad_steps=p.ad_steps,
+            tad_embed_dim=p.tad_embed_dim,
+            ad_dims=tuple(p.ad_dims),
+            ad_batch=4,
+        )
+    )
+    best = summary["best"] or {}
+    print(
+        f"adapter: best epoch {summary['best_epoch']} of {cfg.epochs}, validation top-1 "
+        f"{best.get('val_top1', float('nan')):.3f} (raw {summary['raw_val']['val_top1']:.3f}), privacy proxy "
+        f"{best.get('val_privacy_proxy', float('nan')):.3f} (raw {summary['raw_val']['val_privacy_proxy']:.3f}), "
+        f"{summary['aam_parameters'] / 1e6:.2f}M parameters, {summary['seconds']:.0f} s"
+    )
+
+    _step(4, "anonymizing the action store")
+    anon_path = str(out / f"ucf101-{cfg.encoder}-anon.zarr")
+    anonymize(AnonymizeConfig(store=stores["ucf101"], aam=str(run / "best"), out=anon_path))
+    print("\n" + format_info(open_store(anon_path).info()) + "\n")
+
+    _step(5, "evaluating raw versus anonymized features (AR, TAD, AD, privacy)")
+    roles = {
+        "action": stores["ucf101"],
+        "tad": stores["thumos14"],
+        "ad": stores["ucf_crime"],
+        "privacy": stores["vispr"],
+    }
+    raw = tradeoff.evaluate_suite(roles, out / "eval" / "raw", None, cfg.seed, p)
+    anon = tradeoff.evaluate_suite(roles, out / "eval" / "anonymized", str(run / "best"), cfg.seed, p)
+    rows = tradeoff.compare(raw, anon)
+    table = tradeoff.format_table(
+        rows, f"Raw versus anonymized ({cfg.encoder}, synthetic {cfg.preset}, seed {cfg.seed})"
+    )
+    json_path, md_path = tradeoff.write_report(out, rows, raw, anon, {"train": summary, "config": cfg.__dict__})
+    tradeoff.plot(
+        {
+            "raw": (rows["privacy"]["raw"], rows["ar"]["raw"]),
+            "anonymized": (rows["privacy"]["anonymized"], rows["ar"]["anonymized"]),
+        },
+        out / "privacy_utility.png",
+        chance=(rows["privacy"]["chance"], rows["ar"]["chance"]),
+    )
+    print("\n" + table)
+    print(f"wrote {md_path}, {json_path} and {out / 'privacy_utility.png'} in {time.perf_counter() - t0:.0f} s")
+    return {"stores": infos, "train": summary, "table": rows}
 
 
 def cli(argv: list[str] | None = None) -> int:

@@ -41,6 +41,9 @@ def mlp_probe_cmap(
     tr, va, te = (np.nonzero(split == s)[0] for s in ("train", val_split, "test"))
     if not len(tr) or not len(va) or not len(te):
         raise ValueError(f"the probe needs train, {val_split} and test rows; got {len(tr)}, {len(va)}, {len(te)}")
+    scored = y[va].sum(0) > 0  # validation scores the attributes it has positives of (small held-out splits)
+    if not scored.any():
+        raise ValueError(f"no attribute has a positive {val_split} example; use a larger validation split")
     x_tr, x_va, x_te = zscore(x[tr], x[va], x[te])
     d, k = x.shape[1], y.shape[1]
     torch.manual_seed(seed)
@@ -56,7 +59,7 @@ def mlp_probe_cmap(
             loss.backward()
             opt.step()
         with torch.no_grad():
-            val = cmap(probe(torch.from_numpy(x_va)).numpy(), y[va])[0]
+            val = cmap(probe(torch.from_numpy(x_va)).numpy()[:, scored], y[va][:, scored])[0]
         if val > best[0]:
             best = (val, {n: p.clone() for n, p in probe.state_dict().items()})
     probe.load_state_dict(best[1])

@@ -111,6 +111,8 @@ class TrainConfig:
     raw_head_epochs: int = 100  # linear head pre-training on raw features (evaluate's protocol)
     raw_tad_epochs: int = 40
     raw_ad_steps: int = 1000
+    tad_embed_dim: int = 512  # TriDet width of the raw TAD head
+    ad_dims: tuple[int, ...] = (64, 128, 1024)  # MGFN stage widths of the raw AD head
 
 
 class TrainingError(RuntimeError):
@@ -227,19 +229,24 @@ class Trainer:
             seed=self.cfg.seed,
             progress=self.cfg.progress,
             linear=LinearConfig(epochs=self.cfg.raw_head_epochs),
-            tad=TADConfig(epochs=self.cfg.raw_tad_epochs, warmup_epochs=min(5, self.cfg.raw_tad_epochs)),
-            ad=ADConfig(steps=self.cfg.raw_ad_steps),
+            tad=TADConfig(
+                epochs=self.cfg.raw_tad_epochs,
+                warmup_epochs=min(5, self.cfg.raw_tad_epochs),
+                embed_dim=self.cfg.tad_embed_dim,
+            ),
+            ad=ADConfig(steps=self.cfg.raw_ad_steps, dims=tuple(self.cfg.ad_dims)),
         )
         todo = [("ar", self.action, evaluate_ar)]
         if self.tad is not None:
             todo.append(("tad", self.tad.store, evaluate_tad))
         if self.ad is not None:
             todo.append(("ad", self.ad.store, evaluate_ad))
+        protocol = json.loads(json.dumps(asdict(ecfg)))
         for task, store, fn in todo:
             path = cache / task
             if (path / "config.json").is_file():
                 tensors, meta = load_checkpoint(path)
-                if meta.get("recipe_hash") == store.recipe_hash and meta.get("seed") == self.cfg.seed:
+                if meta.get("recipe_hash") == store.recipe_hash and meta.get("protocol") == protocol:
                     heads[task] = self._rebuild_head(task, tensors, meta)
                     logger.info("raw %s head: reused %s (val %.4f)", task, path, meta["val"])
                     continue
@@ -250,12 +257,13 @@ class Trainer:
                 "task": task,
                 "recipe_hash": store.recipe_hash,
                 "seed": self.cfg.seed,
+                "protocol": protocol,
                 "val": report[f"val_{report.get('val_metric', report['metric'])}"],
                 "config": asdict(head["config"]) if "config" in head else {},
             }
             tensors = {f"head.{k}": v for k, v in head["module"].state_dict().items()}
-            if task == "ar" and head["mu"] is not None:
-                tensors["mu"], tensors["sd"] = torch.from_numpy(head["mu"]), torch.from_numpy(head["sd"])
+            if head.get("mu") is not None:  # the head reads standardized features
+                tensors["mu"], tensors["sd"] = torch.as_tensor(head["mu"]), torch.as_tensor(head["sd"])
             save_checkpoint(path, tensors, meta)
             heads[task] = self._rebuild_head(task, *load_checkpoint(path))
         return heads
@@ -284,7 +292,7 @@ class Trainer:
         config = mgfn.MGFNConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()})
         module = mgfn.MGFN(config)
         module.load_state_dict(state)
-        return {"module": module, "config": config}
+        return {"module": module, "config": config, "mu": tensors.get("mu"), "sd": tensors.get("sd")}
 
     # -------------------------------------------------------------------------------------- losses
 
@@ -358,9 +366,14 @@ class Trainer:
         b = min(self.cfg.ad_batch, int(abnormal.sum()), int((~abnormal).sum()))
         pick_n = rng.choice(fit[~abnormal], b, replace=False)
         pick_a = rng.choice(fit[abnormal], b, replace=False)
+
+        def features(v: int) -> torch.Tensor:
+            f = self._video_features(aam, role.feats[v])
+            return mgfn.train_input((f - h["mu"]) / h["sd"] if h.get("mu") is not None else f)
+
         batch = {
-            "normal": torch.stack([mgfn.train_input(self._video_features(aam, role.feats[v])) for v in pick_n]),
-            "abnormal": torch.stack([mgfn.train_input(self._video_features(aam, role.feats[v])) for v in pick_a]),
+            "normal": torch.stack([features(v) for v in pick_n]),
+            "abnormal": torch.stack([features(v) for v in pick_a]),
         }
         terms = h["module"].loss(batch)
         return sum(t for k, t in terms.items() if k.endswith("_loss"))

@@ -32,8 +32,9 @@ logger = logging.getLogger(__name__)
 
 VERSION = 1  # bump when the same config would render different content in every suite
 # per-suite generator versions (1 when absent): bump one when only that suite's content changes.
-# anomaly 2: calm normal activity (no run/jump/kick/punch/spin outside the events), 2.5-5 s events.
-SUITE_VERSIONS = {"anomaly": 2}
+# anomaly 2: calm normal activity (no run/jump/kick/punch/spin outside the events), 2.5-5 s events;
+# anomaly 3: a fallen person struggles on the floor (thrashing limbs) instead of lying almost still.
+SUITE_VERSIONS = {"anomaly": 3}
 BUILD_MARKER = ".synthetic_build.json"
 COMPLETE_MARKER = ".synthetic_complete.json"
 
@@ -120,8 +121,8 @@ PRESETS: dict[str, dict] = {
         "action_groups": 25, "action_test_groups": 7, "action_clips_per_group": 3, "action_frames": 56,
         "vispr_train_per_class": 120, "vispr_val_per_class": 20, "vispr_test_per_class": 40,
         "thumos_train": 20, "thumos_test": 10, "thumos_segment_s": 1.8, "thumos_gap_s": 1.0,
-        "anomaly_normal_train": 30, "anomaly_normal_test": 12, "anomaly_train_per_class": 10,
-        "anomaly_test_per_class": 4, "anomaly_seconds": 30.0, "anomaly_scenes": 4,
+        "anomaly_normal_train": 45, "anomaly_normal_test": 15, "anomaly_train_per_class": 15,
+        "anomaly_test_per_class": 5, "anomaly_seconds": 30.0, "anomaly_scenes": 4,
         "gait_subjects": 20, "gait_views": tuple(range(0, 181, 18)), "gait_frames": 40,
         "ntu_subjects": 40, "ntu_repetitions": 2, "ntu_cameras": 1, "ntu_frames": 48,
         "toyota_train_subjects": 11, "toyota_test_subjects": 7, "toyota_videos_per_action": 16, "toyota_frames": 48,

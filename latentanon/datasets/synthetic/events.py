@@ -93,7 +93,7 @@ def _fast(rng: np.random.Generator, num_frames: int, fps: float, joints: dict[st
 
 
 def add_fall(rng: np.random.Generator, scene: Scene, k: int, start: int, end: int, fps: float) -> None:
-    """Actor ``k`` falls over at ``start``, lies on the floor, and is up again at ``end``."""
+    """Actor ``k`` falls over at ``start``, struggles on the floor, and is up again at ``end``."""
     actor = scene.actors[k]
     n = max(2, min(8, (end - start + 1) // 3))
     angle = float(rng.choice([-1.0, 1.0])) * math.pi / 2 * rng.uniform(0.9, 1.0)
@@ -102,10 +102,19 @@ def add_fall(rng: np.random.Generator, scene: Scene, k: int, start: int, end: in
     roll[start + n : end - n + 1] = angle
     roll[end - n + 1 : end + 1] = np.linspace(angle, 0, n)
     actor.roll = roll
-    limp = _fast(
-        rng, len(actor.pose), fps, {"l_shoulder": ((0.05, 0.2), (0.1, 0.5)), "r_knee": ((0.05, 0.2), (0.1, 0.5))}
-    )
-    _blend_pose(actor, limp, start, end)
+    # on the floor the person struggles to get up: arms and legs thrash (not a calm action's slow swing)
+    struggle = _fast(
+        rng,
+        len(actor.pose),
+        fps,
+        {
+            "l_shoulder": ((0.6, 1.0), (2.0, 3.5)), "r_shoulder": ((0.6, 1.0), (2.0, 3.5)),
+            "l_elbow": ((0.3, 0.6), (2.0, 3.5)), "r_elbow": ((0.3, 0.6), (2.0, 3.5)),
+            "l_hip": ((0.3, 0.6), (1.5, 3.0)), "r_hip": ((0.3, 0.6), (1.5, 3.0)),
+            "l_knee": ((0.3, 0.5), (1.5, 3.0)), "r_knee": ((0.3, 0.5), (1.5, 3.0)),
+        },
+    )  # fmt: skip
+    _blend_pose(actor, struggle, start, end)
 
 
 def add_fight(rng: np.random.Generator, scene: Scene, a: int, b: int, start: int, end: int, fps: float) -> None:
