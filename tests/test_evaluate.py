@@ -127,6 +127,20 @@ def test_tad_and_ad_run_the_protocol_on_generated_suites(synthetic_small, tmp_pa
     assert set(tad["test_mAP_at"]) == {"mAP@0.3", "mAP@0.4", "mAP@0.5", "mAP@0.6", "mAP@0.7"}
     assert 0 <= tad["test_average_mAP"] <= 1 and 0 <= tad["chance_average_mAP"] <= 1
     assert len(tad["history"]) == 2 and tad["best_epoch"] in (1, 2)
+    ema = main(
+        EvaluateConfig(
+            task="tad",
+            store=_suite_store(synthetic_small, tmp_path, "thumos14"),
+            out=str(tmp_path / "tad_ema.json"),
+            val_fraction=0.3,
+            tad=TADConfig(epochs=2, warmup_epochs=1, embed_dim=64, ema=0.9),
+            progress=False,
+        )
+    )
+    assert ema["config"]["tad"]["ema"] == 0.9 and 0 <= ema["test_average_mAP"] <= 1
+    with pytest.raises(ValueError, match="tad.ema must be in"):
+        main(EvaluateConfig(task="tad", store=_suite_store(synthetic_small, tmp_path, "thumos14"),
+                            out=str(tmp_path / "x.json"), tad=TADConfig(ema=1.0), progress=False))  # fmt: skip
     ad = main(
         EvaluateConfig(
             task="ad",
