@@ -100,6 +100,8 @@ class TrainConfig:
     weights: Weights = field(default_factory=Weights)
     temperature: float = 0.1  # NT-Xent
     center_budget: bool = False  # batch-centred NT-Xent (not in the paper; see METHOD.md)
+    budget_head: int = 0  # > 0: an adversarial budget head Linear(D,D)-ReLU-Linear(D,K) (K = this) minimises
+    # NT-Xent on the anonymized static pairs while the adapter maximises it through the head (DESIGN.md)
     epochs: int = 100
     batch_size: int = 512  # action videos per step
     lr: float = 1e-4  # base lr of the adapter and heads at batch 512 (linear scaling rule)
@@ -316,7 +318,9 @@ class Trainer:
         both_t = torch.cat([self.static_tokens[v, first], self.static_tokens[v, second]])
         both_p = torch.cat([self.static_pooled[v, first], self.static_pooled[v, second]])
         _, _, z = self.anonymize(aam, both_t, both_p)
-        terms["budget_loss"] = nt_xent(z[: len(v)], z[len(v) :], cfg.temperature, center=cfg.center_budget)
+        self._static_features = z  # for the adversarial budget head's own step
+        zb = heads["budget"]["module"](z) if "budget" in heads else z
+        terms["budget_loss"] = nt_xent(zb[: len(v)], zb[len(v) :], cfg.temperature, center=cfg.center_budget)
         if self.tad is not None:
             terms["tad_loss"] = self.tad_loss(aam, heads, rng, gen)
         if self.ad is not None:
@@ -478,6 +482,11 @@ class Trainer:
         aam = AAM(self.aam_cfg)
         fit = self.splits["fit"]
         opts = {"aam": torch.optim.AdamW(aam.parameters(), lr=self.lr)}
+        if cfg.budget_head:
+            torch.manual_seed(cfg.seed + 1)
+            d = self.dim
+            proj = torch.nn.Sequential(torch.nn.Linear(d, d), torch.nn.ReLU(), torch.nn.Linear(d, cfg.budget_head))
+            heads["budget"] = {"module": proj}
         for task, h in heads.items():
             if getattr(cfg.weights, task) > 0:
                 opts[task] = torch.optim.AdamW(h["module"].parameters(), lr=self.lr)
@@ -536,7 +545,16 @@ class Trainer:
                 for name, opt in opts.items():
                     if name == "tad":
                         torch.nn.utils.clip_grad_norm_(heads["tad"]["module"].parameters(), 1.0)
-                    opt.step()
+                    if name != "budget":  # the adversary steps on its own loss below
+                        opt.step()
+                if "budget" in opts:  # the adversary learns to recognise a video from its two static clips
+                    z = self._static_features.detach()
+                    zb = heads["budget"]["module"](z)
+                    adv = nt_xent(zb[: len(z) // 2], zb[len(z) // 2 :], cfg.temperature, center=cfg.center_budget)
+                    opts["budget"].zero_grad(set_to_none=True)
+                    adv.backward()
+                    opts["budget"].step()
+                    terms["adversary_loss"] = adv.detach()
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach())
             row = {"epoch": epoch, **{k: v / steps for k, v in sums.items()}, "budget_ceiling": ceiling}

@@ -226,3 +226,13 @@ def test_bad_configurations_are_explained(train_store, tmp_path, capsys):
     assert train_cli(["--action-store", train_store, "--epochs", "0", "--out", str(tmp_path)]) == 2
     assert "epochs must be >= 1" in capsys.readouterr().err
     assert train_cli(["--action-store", train_store, "--no-such-key", "1"]) == 2
+
+
+def test_adversarial_budget_head_trains_against_the_adapter(train_store, tmp_path):
+    train(small_config(train_store, tmp_path / "adv", epochs=2, budget_head=16, center_budget=True))
+    rows = [json.loads(line) for line in (tmp_path / "adv" / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["adversary_loss"]) and np.isfinite(r["budget_loss"]) for r in rows)
+    # the adversary minimises the NT-Xent that the adapter maximises through it: its loss is the lower one
+    assert rows[-1]["adversary_loss"] <= rows[-1]["budget_ceiling"]
+    saved = load_file(str(tmp_path / "adv" / "last" / "model.safetensors"))
+    assert any(k.startswith("head.budget.") for k in saved) and any(k.startswith("opt.budget.") for k in saved)
