@@ -15,8 +15,8 @@ Heads start from heads trained on the raw features with ``evaluate``'s protocol 
 
 Model selection never looks at a test split: after every epoch the run scores the validation videos of the action
 store (held out from train by subject, as ``evaluate`` does) with the co-trained action head (5-clip top-1) and a
-privacy proxy, the validation NT-Xent of static pairs relative to its ceiling log(2B-1) (1 = the two frames of a
-video are no more alike than frames of different videos). ``OUT/best`` keeps the epoch with the highest
+privacy proxy, the validation NT-Xent of static pairs relative to its ceiling log(2B-1), capped at 1 (1 = the two
+frames of a video are no more alike than frames of different videos). ``OUT/best`` keeps the epoch with the highest
 ``0.5 * (top-1 + proxy)`` (the paper's combined score with the proxy in place of the attacker).
 
 Outputs: ``OUT/best`` and ``OUT/last`` (AAM checkpoints: ``model.safetensors`` + ``config.json``; ``last`` also
@@ -402,7 +402,7 @@ class Trainer:
         z1 = self.anonymize(aam, self.static_tokens[v, 0], self.static_pooled[v, 0])[2]
         z2 = self.anonymize(aam, self.static_tokens[v, 1], self.static_pooled[v, 1])[2]
         budget = nt_xent(z1, z2, self.cfg.temperature, center=self.cfg.center_budget).item()
-        proxy = budget / nt_xent_ceiling(len(val))
+        proxy = min(1.0, budget / nt_xent_ceiling(len(val)))  # centred NT-Xent can exceed the ceiling
         cos = F.cosine_similarity(z1, z2).mean().item()
         return {"val_top1": top1, "val_budget": budget, "val_privacy_proxy": proxy, "val_pair_cosine": cos,
                 "score": 0.5 * (top1 + proxy)}  # fmt: skip
