@@ -186,6 +186,13 @@ class AnonymizedStore:
         d = store.spec.feature_dim
         if aam.cfg.dim != d:
             raise ValueError(f"the adapter's dim {aam.cfg.dim} does not match the store's feature dim {d}")
+        if not aam.batch_independent:
+            warnings.warn(
+                "a paper-compat adapter attends across the 1024 consecutive clips it is fed together, so its outputs "
+                "depend on the store's order (e.g. videos listed class by class leak the class into the features); "
+                "its evaluation figures are not comparable with the token mode's (docs/aam.md)",
+                stacklevel=2,
+            )
         self._raw = store
         self.aam, self.pooler = aam, pooler
         self.recipe = {**store.recipe, "anonymizer": anonymizer_recipe(checkpoint, aam, config or {})}
