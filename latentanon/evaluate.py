@@ -505,7 +505,7 @@ def evaluate_privacy(store, cfg: EvaluateConfig) -> dict:
         "per_attribute_ap": dict(zip(map(str, attributes), result["per_attribute_ap"])),
         "base_rates": dict(zip(map(str, attributes), result["base_rates"])),
         "clips": "static (images)" if static else "moving (videos)",
-        "best_epoch": -1,
+        "best_epoch": result["best_epoch"],
         "videos": {
             "fit": int((split == "train").sum()),
             "val": int((split == "val").sum()),

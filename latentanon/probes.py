@@ -32,8 +32,8 @@ def mlp_probe_cmap(
         epochs: training passes (AdamW lr 1e-3, batches of 256).
 
     Returns:
-        ``cmap`` (test), ``per_attribute_ap``, ``val_cmap``, ``chance_cmap`` (mean test base rate), ``base_rates``,
-        ``test_items``.
+        ``cmap`` (test), ``per_attribute_ap``, ``val_cmap``, ``best_epoch``, ``chance_cmap`` (mean test base
+        rate), ``base_rates``, ``test_items``.
     """
     x, y, split = np.asarray(x, np.float32), np.asarray(y), np.asarray(split)
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y) or len(split) != len(x):
@@ -51,8 +51,8 @@ def mlp_probe_cmap(
     opt = torch.optim.AdamW(probe.parameters(), lr=1e-3)
     xt, yt = torch.from_numpy(x_tr), torch.from_numpy(y[tr].astype(np.float32))
     gen = torch.Generator().manual_seed(seed)
-    best = (-1.0, None)
-    for _ in range(epochs):
+    best = (-1.0, None, 0)
+    for epoch in range(1, epochs + 1):
         for idx in torch.randperm(len(xt), generator=gen).split(256):
             loss = nn.functional.binary_cross_entropy_with_logits(probe(xt[idx]), yt[idx])
             opt.zero_grad()
@@ -61,7 +61,7 @@ def mlp_probe_cmap(
         with torch.no_grad():
             val = cmap(probe(torch.from_numpy(x_va)).numpy()[:, scored], y[va][:, scored])[0]
         if val > best[0]:
-            best = (val, {n: p.clone() for n, p in probe.state_dict().items()})
+            best = (val, {n: p.clone() for n, p in probe.state_dict().items()}, epoch)
     probe.load_state_dict(best[1])
     with torch.no_grad():
         test, per_attr = cmap(probe(torch.from_numpy(x_te)).numpy(), y[te])
@@ -69,6 +69,7 @@ def mlp_probe_cmap(
         "cmap": test,
         "per_attribute_ap": per_attr.tolist(),
         "val_cmap": best[0],
+        "best_epoch": best[2],
         "chance_cmap": float(y[te].mean(0).mean()),
         "base_rates": y[te].mean(0).tolist(),
         "test_items": len(te),

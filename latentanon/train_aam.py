@@ -31,7 +31,7 @@ import logging
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -127,8 +127,13 @@ class TrainingError(RuntimeError):
 @dataclass
 class _Role:
     store: FeatureStore
-    feats: list  # per-video raw tokens (T, L, D) float32 tensors (TAD/AD) or None
+    feats: list  # per-video raw tokens (T, L, D) float32 tensors
     splits: dict
+    metas: list = field(default_factory=list)  # per-video annotations, parsed once
+
+    def __post_init__(self):
+        if not self.metas:
+            self.metas = [self.store.meta(v) for v in range(self.store.num_videos)]
 
 
 def _check_config(cfg: TrainConfig) -> None:
@@ -209,13 +214,13 @@ class Trainer:
 
     # -------------------------------------------------------------------------------------- adapter application
 
-    def anonymize(self, aam: AAM, tokens: torch.Tensor, pooled: torch.Tensor | None = None) -> tuple:
-        """(raw input, anonymized output, anonymized clip features) of a batch of clips."""
+    def anonymize(self, aam: AAM | None, tokens: torch.Tensor, pooled: torch.Tensor | None = None) -> tuple:
+        """(raw input, anonymized output, anonymized clip features) of a batch of clips; ``aam=None``: raw."""
         if self.compat:
             x = pooled[:, None] if pooled is not None else self.pooler(tokens)[:, None]
-            y = aam(x)
+            y = aam(x) if aam is not None else x
             return x, y, y[:, 0]
-        y = aam(tokens)
+        y = aam(tokens) if aam is not None else tokens
         return tokens, y, self.pooler(y)
 
     # -------------------------------------------------------------------------------------- raw heads
@@ -337,13 +342,13 @@ class Trainer:
 
     def tad_loss(self, aam: AAM, heads: dict, rng, gen) -> torch.Tensor:
         role, h = self.tad, heads["tad"]
-        store, metas = role.store, [role.store.meta(int(v)) for v in role.splits["fit"]]
-        fit = [int(v) for v, m in zip(role.splits["fit"], metas) if m.get("segments")]
+        store, metas = role.store, role.metas
+        fit = [int(v) for v in role.splits["fit"] if metas[v].get("segments")]
         pick = rng.choice(fit, size=min(self.cfg.tad_batch, len(fit)), replace=False)
         clip = int(self.spec.get("clip_length", 16)) * int(self.spec.get("frame_stride", 1))
         items = []
         for v in pick:
-            meta = store.meta(int(v))
+            meta = metas[v]
             fps = meta.get("annotation_fps") or float(store.videos["fps"][v])
             segs = meta["segments"]
             grid = [
@@ -385,8 +390,10 @@ class Trainer:
     # -------------------------------------------------------------------------------------- validation
 
     @torch.no_grad()
-    def validate(self, aam: AAM, heads: dict) -> dict:
-        aam.eval()
+    def validate(self, aam: AAM | None, heads: dict) -> dict:
+        """Validation metrics of the adapter (``None``: of the raw features)."""
+        if aam is not None:
+            aam.eval()
         for h in heads.values():
             h["module"].eval()
         val = self.splits["val"]
@@ -508,7 +515,7 @@ class Trainer:
                 "identity pre-training: relative error %.5f after %d epochs", ident["relative_error"], ident["epochs"]
             )
             start, history = 1, []
-            raw_val = self.validate(AAM(replace(self.aam_cfg, depth=1, bottleneck=0, noise_std=0)).eval(), heads)
+            raw_val = self.validate(None, heads)
             best = {"epoch": 0, "score": -1.0, "raw_val": raw_val, "identity": ident}
             logger.info("raw features: %s", raw_val)
             (self.out / "metrics.jsonl").write_text("")
