@@ -219,9 +219,10 @@ def evaluate_ar(store: FeatureStore, cfg: EvaluateConfig) -> dict:
 # --------------------------------------------------------------------------------------------- per-video features
 
 
-def video_features(store: FeatureStore) -> list[torch.Tensor]:
-    """Every video's pooled clip features as float32 (T, D) tensors, in store order."""
-    feats = torch.from_numpy(store.pooled().astype(np.float32))
+def video_features(store: FeatureStore, tokens: bool = False) -> list[torch.Tensor]:
+    """Every video's pooled clip features as float32 (T, D) tensors (``tokens``: (T, T', D) clip tokens), in store
+    order."""
+    feats = torch.from_numpy((store.tokens() if tokens else store.pooled()).astype(np.float32))
     offsets, counts = store.videos["clip_offset"], store.videos["clip_count"]
     return [feats[o : o + c] for o, c in zip(offsets, counts)]
 

@@ -42,13 +42,13 @@ from tqdm.auto import tqdm
 from latentanon.aam import AAM, AAMConfig, identity_pretrain, scaled_lr
 from latentanon.checkpoint import load_checkpoint, save_checkpoint
 from latentanon.config import ConfigError, parse_cli
-from latentanon.evaluate import ADConfig, EvaluateConfig, TADConfig, split_videos
+from latentanon.evaluate import ADConfig, EvaluateConfig, TADConfig, split_videos, video_features
 from latentanon.heads import mgfn, tridet
 from latentanon.heads.linear import LinearConfig
 from latentanon.losses import latent_consistency, nt_xent, nt_xent_ceiling
 from latentanon.metrics import five_clip_indices, video_top1
 from latentanon.stores import FeatureStore, open_store
-from latentanon.wrapper import Pooler
+from latentanon.wrapper import Pooler, apply_aam
 
 logger = logging.getLogger(__name__)
 
@@ -164,12 +164,6 @@ def _open(path: str, role: str, action: FeatureStore | None = None) -> FeatureSt
     return store
 
 
-def _tokens_per_video(store: FeatureStore) -> list[torch.Tensor]:
-    tokens = torch.from_numpy(store.tokens().astype(np.float32))
-    offsets, counts = store.videos["clip_offset"], store.videos["clip_count"]
-    return [tokens[o : o + c] for o, c in zip(offsets, counts)]
-
-
 # ------------------------------------------------------------------------------------------------ training
 
 
@@ -204,10 +198,10 @@ class Trainer:
         self.tad = self.ad = None
         if cfg.tad_store and cfg.weights.tad > 0:
             store = _open(cfg.tad_store, "tad", self.action)
-            self.tad = _Role(store, _tokens_per_video(store), split_videos(store, cfg.val_fraction, cfg.seed))
+            self.tad = _Role(store, video_features(store, tokens=True), split_videos(store, cfg.val_fraction, cfg.seed))
         if cfg.ad_store and cfg.weights.ad > 0:
             store = _open(cfg.ad_store, "ad", self.action)
-            self.ad = _Role(store, _tokens_per_video(store), split_videos(store, cfg.val_fraction, cfg.seed))
+            self.ad = _Role(store, video_features(store, tokens=True), split_videos(store, cfg.val_fraction, cfg.seed))
         self.compat = cfg.aam.mode == "paper-compat"
         self.aam_cfg = AAMConfig(dim=self.dim, **asdict(cfg.aam))
         self.lr = scaled_lr(cfg.lr, cfg.batch_size)
@@ -216,12 +210,7 @@ class Trainer:
 
     def anonymize(self, aam: AAM | None, tokens: torch.Tensor, pooled: torch.Tensor | None = None) -> tuple:
         """(raw input, anonymized output, anonymized clip features) of a batch of clips; ``aam=None``: raw."""
-        if self.compat:
-            x = pooled[:, None] if pooled is not None else self.pooler(tokens)[:, None]
-            y = aam(x) if aam is not None else x
-            return x, y, y[:, 0]
-        y = aam(tokens) if aam is not None else tokens
-        return tokens, y, self.pooler(y)
+        return apply_aam(aam, self.pooler, tokens, pooled, self.compat)
 
     # -------------------------------------------------------------------------------------- raw heads
 

@@ -71,6 +71,21 @@ class Pooler(nn.Module):
         return self.norm(x) if self.norm is not None else x
 
 
+def apply_aam(aam: AAM | None, pooler: Pooler, tokens, pooled=None, compat: bool = False) -> tuple:
+    """One batch through the adapter: ``(adapter input, output tokens, clip features)`` tensors.
+
+    Token and mlp adapters take the clip tokens (B, T', D) and the features are ``pooler(AAM(tokens))``; a
+    paper-compat adapter (``compat``) takes the clip features ``pooled`` (B, D) (or ``pooler(tokens)``) as a
+    (B, 1, D) sequence and its output is the feature. ``aam=None`` passes the raw features through.
+    """
+    if compat:
+        x = pooled[:, None] if pooled is not None else pooler(tokens)[:, None]
+        y = aam(x) if aam is not None else x
+        return x, y, y[:, 0]
+    y = aam(tokens) if aam is not None else tokens
+    return tokens, y, pooler(y)
+
+
 def anonymize_tokens(aam: AAM, pooler: Pooler, tokens, pooled=None, batch_size: int = 1024):
     """Apply ``aam`` to stored clips: ``(anonymized tokens (N, L, D), anonymized clip features (N, D))`` float32.
 
@@ -88,11 +103,9 @@ def anonymize_tokens(aam: AAM, pooler: Pooler, tokens, pooled=None, batch_size: 
     with torch.no_grad():
         for i in range(0, len(x_all), batch_size):
             x = torch.from_numpy(np.asarray(x_all[i : i + batch_size], dtype=np.float32))
-            if compat:
-                x = x[:, None]
-            y = aam(x)
+            _, y, feats = apply_aam(aam, pooler, None if compat else x, x if compat else None, compat)
             out_t.append(y.numpy())
-            out_p.append((y[:, 0] if compat else pooler(y)).numpy())
+            out_p.append(feats.numpy())
     dim = aam.cfg.dim
     if not out_t:
         return np.zeros((0, 1 if compat else np.asarray(tokens).shape[1], dim), np.float32), np.zeros((0, dim))
