@@ -51,7 +51,7 @@ from latentanon.metrics import (
     frame_roc_auc,
     video_top1,
 )
-from latentanon.stores import FeatureStore, open_store
+from latentanon.stores import FeatureStore
 
 logger = logging.getLogger(__name__)
 TASKS = ("ar", "tad", "ad", "privacy")
@@ -103,7 +103,7 @@ class EvaluateConfig:
     val_fraction: float = 0.1  # of the training videos, held out for choosing the epoch
     seed: int = 0
     standardize: bool = True  # z-score features with training statistics
-    aam: str = ""  # an AAM checkpoint: evaluate the anonymized features
+    aam: str = ""  # an AAM checkpoint (applied on the fly) or an anonymized store of the same videos
     encoder_checkpoint: str = ""  # encoder weights for the adapter's pooling, when moved since precompute
     probe_epochs: int = 100  # privacy probe
     linear: LinearConfig = field(default_factory=LinearConfig)
@@ -169,14 +169,18 @@ def evaluate_ar(store: FeatureStore, cfg: EvaluateConfig) -> dict:
     lc = cfg.linear
     opt = torch.optim.AdamW(head.parameters(), lr=lc.lr, weight_decay=lc.weight_decay)
 
-    def scores(videos: np.ndarray) -> tuple[float, float]:
-        """(5-clip top-1, mean negative log-likelihood of the clip-averaged probabilities)."""
+    def video_probs(videos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Clip probabilities (5 clips per video), their owner (index into ``videos``) and the per-video mean."""
         clip_rows = [offsets[v] + five_clip_indices(int(counts[v])) for v in videos]
         owner = np.repeat(np.arange(len(videos)), [len(c) for c in clip_rows])
         probs = head.predict_proba(x[np.concatenate(clip_rows)]).numpy()
         mean = np.zeros((len(videos), probs.shape[1]))
         np.add.at(mean, owner, probs)
-        mean /= np.bincount(owner)[:, None]
+        return probs, owner, mean / np.bincount(owner)[:, None]
+
+    def scores(videos: np.ndarray) -> tuple[float, float]:
+        """(5-clip top-1, mean negative log-likelihood of the clip-averaged probabilities)."""
+        probs, owner, mean = video_probs(videos)
         nll = float(-np.log(mean[np.arange(len(videos)), labels[videos]] + 1e-12).mean())
         return video_top1(probs, owner, labels[videos]), nll
 
@@ -202,8 +206,11 @@ def evaluate_ar(store: FeatureStore, cfg: EvaluateConfig) -> dict:
         if (val, -val_nll) > best[0]:  # ties in accuracy (small validation sets) go to the lower loss
             best = ((val, -val_nll), epoch, {k: v.clone() for k, v in head.state_dict().items()})
     head.load_state_dict(best[2])
+    test_mean = video_probs(splits["test"])[2]
     return {
         "_head": {"module": head, "mu": mu, "sd": sd},
+        # per test video (store rows): the class of the highest clip-averaged probability (recipes score subgroups)
+        "_test_predictions": {"videos": splits["test"], "predicted": test_mean.argmax(1)},
         "task": "ar",
         "metric": "top1",
         "test_top1": scores(splits["test"])[0],
@@ -481,21 +488,32 @@ def video_attribute_labels(store) -> np.ndarray:
     return np.array([m["labels"] for m in metas], dtype=np.int64)
 
 
-def evaluate_privacy(store, cfg: EvaluateConfig) -> dict:
-    from latentanon.probes import mlp_probe_cmap
-
-    y = video_attribute_labels(store)
+def video_means(store) -> np.ndarray:
+    """(V, D) float32: the mean of each video's pooled clip features (a privacy image is one static clip)."""
     feats, rows = store.pooled().astype(np.float32), store.clip_video_rows()
     counts = np.bincount(rows, minlength=store.num_videos)[:, None]
     x = np.zeros((store.num_videos, feats.shape[1]), np.float64)
     np.add.at(x, rows, feats)
-    x = (x / np.maximum(counts, 1)).astype(np.float32)  # (V, D) mean of each video's clips
+    return (x / np.maximum(counts, 1)).astype(np.float32)
+
+
+def privacy_inputs(store, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """The privacy probe's data: per-video features (V, D), attribute labels (V, K), split names (V,) with a
+    validation split (the store's own, else held out from train) and the attribute names."""
+    y = video_attribute_labels(store)
     split = np.asarray(store.videos["split"]).astype(object)
     if not ((split == "val").any() and (split == "test").any()):
-        parts = split_videos(store, cfg.val_fraction, cfg.seed)
+        parts = split_videos(store, val_fraction, seed)
         split[parts["val"]] = "val"
-    result = mlp_probe_cmap(x, y, split.astype(str), cfg.seed, cfg.probe_epochs)
     attributes = (store.group.attrs.get("dataset") or {}).get("attributes") or list(range(y.shape[1]))
+    return video_means(store), y, split.astype(str), [str(a) for a in attributes]
+
+
+def evaluate_privacy(store, cfg: EvaluateConfig) -> dict:
+    from latentanon.probes import mlp_probe_cmap
+
+    x, y, split, attributes = privacy_inputs(store, cfg.val_fraction, cfg.seed)
+    result = mlp_probe_cmap(x, y, split, cfg.seed, cfg.probe_epochs)
     static = bool((store.videos["status"] == "padded").all())
     return {
         "task": "privacy",
@@ -503,8 +521,8 @@ def evaluate_privacy(store, cfg: EvaluateConfig) -> dict:
         "test_cmap": result["cmap"],
         "val_cmap": result["val_cmap"],
         "chance_cmap": result["chance_cmap"],
-        "per_attribute_ap": dict(zip(map(str, attributes), result["per_attribute_ap"])),
-        "base_rates": dict(zip(map(str, attributes), result["base_rates"])),
+        "per_attribute_ap": dict(zip(attributes, result["per_attribute_ap"])),
+        "base_rates": dict(zip(attributes, result["base_rates"])),
         "clips": "static (images)" if static else "moving (videos)",
         "best_epoch": result["best_epoch"],
         "videos": {
@@ -526,12 +544,10 @@ def main(cfg: EvaluateConfig) -> dict:
         raise ConfigError("--store is required")
     if not 0 < cfg.val_fraction < 1:
         raise ConfigError(f"--val-fraction must be in (0, 1), got {cfg.val_fraction}")
-    store = open_store(cfg.store)
-    t0 = time.perf_counter()
-    if cfg.aam:
-        from latentanon.wrapper import AnonymizedStore
+    from latentanon.wrapper import open_features
 
-        store = AnonymizedStore.from_checkpoint(store, cfg.aam, cfg.encoder_checkpoint or None)
+    t0 = time.perf_counter()
+    store = open_features(cfg.store, cfg.aam, cfg.encoder_checkpoint)
     tasks = {"ar": evaluate_ar, "tad": evaluate_tad, "ad": evaluate_ad, "privacy": evaluate_privacy}
     report = {k: v for k, v in tasks[cfg.task](store, cfg).items() if not k.startswith("_")}
     report.update(

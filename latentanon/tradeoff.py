@@ -156,3 +156,34 @@ def write_report(out: str | Path, rows: dict, raw: dict, anon: dict, extra: dict
     (out / "report.json").write_text(json.dumps(blob, indent=1, default=str))
     (out / "report.md").write_text(format_table(rows, "Raw versus anonymized features"))
     return out / "report.json", out / "report.md"
+
+
+def normalized_hypervolume(
+    points: list[tuple[float, float]], raw: tuple[float, float], chance: tuple[float, float]
+) -> float:
+    """Normalized hypervolume (NHV) of privacy-utility points; 0 = no better than the raw features, 1 = ideal.
+
+    Each point ``(privacy cMAP, utility)`` is mapped to leakage ``l = (cMAP - chance) / (raw - chance)`` and retained
+    utility ``u = (utility - chance) / (raw - chance)``, both clipped to [0, 1]; the NHV is the area dominated by the
+    points (lower leakage, higher utility) inside the unit square, measured from the reference (l = 1, u = 0). The raw
+    point alone has NHV 0; perfect privacy at full utility has 1.
+
+    Args:
+        points: (privacy, utility) pairs; raw: the raw features' pair; chance: the chance levels of both metrics.
+    """
+    (p_raw, u_raw), (p_chance, u_chance) = raw, chance
+    if not p_raw > p_chance or not u_raw > u_chance:
+        raise ValueError(f"the raw point {raw} must be above chance {chance} on both axes to normalise")
+    mapped = sorted(
+        (
+            min(max((p - p_chance) / (p_raw - p_chance), 0.0), 1.0),
+            min(max((u - u_chance) / (u_raw - u_chance), 0.0), 1.0),
+        )
+        for p, u in points
+    )
+    area, best = 0.0, 0.0
+    for i, (leak, util) in enumerate(mapped):
+        best = max(best, util)
+        right = mapped[i + 1][0] if i + 1 < len(mapped) else 1.0
+        area += (right - leak) * best
+    return area

@@ -115,6 +115,7 @@ class TrainConfig:
     raw_ad_steps: int = 1000
     tad_embed_dim: int = 512  # TriDet width of the raw TAD head
     ad_dims: tuple[int, ...] = (64, 128, 1024)  # MGFN stage widths of the raw AD head
+    raw_heads: str = ""  # folder of cached raw heads to reuse and fill (default OUT/raw_heads)
 
 
 class TrainingError(RuntimeError):
@@ -218,7 +219,7 @@ class Trainer:
         """Heads trained on raw features (evaluate's protocol), cached as safetensors in OUT/raw_heads."""
         from latentanon.evaluate import evaluate_ad, evaluate_ar, evaluate_tad
 
-        cache = self.out / "raw_heads"
+        cache = Path(self.cfg.raw_heads) if self.cfg.raw_heads else self.out / "raw_heads"
         heads = {}
         ecfg = EvaluateConfig(
             val_fraction=self.cfg.val_fraction,

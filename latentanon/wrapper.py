@@ -268,3 +268,70 @@ class AnonymizedStore:
                 f"with weights {str(have.get('weights_sha256'))[:12]}...; precompute the store with the same encoder"
             )
         return cls(store, aam, Pooler.from_spec(have, encoder_checkpoint), checkpoint, config)
+
+
+def is_aam_checkpoint(path: str) -> bool:
+    """Whether ``path`` is an adapter checkpoint folder (as opposed to a feature store)."""
+    import json
+    from pathlib import Path
+
+    config = Path(path) / "config.json"
+    if not config.is_file():
+        return False
+    try:
+        return json.loads(config.read_text()).get("format") == "latentanon-aam"
+    except ValueError:
+        return False
+
+
+def open_features(store: str, anonymizer: str = "", encoder_checkpoint: str = ""):
+    """Open a feature store for evaluation: raw, or anonymized by ``anonymizer``.
+
+    Args:
+        store: path of a (raw) feature store.
+        anonymizer: "" for the raw features; an adapter checkpoint (applied on the fly, :class:`AnonymizedStore`);
+            or the path of an anonymized store of the same videos (written by ``anonymize``), which is opened instead.
+        encoder_checkpoint: encoder weights for the adapter's pooling, when they moved since precompute.
+    """
+    from pathlib import Path
+
+    from latentanon.stores import open_store
+
+    if not anonymizer:
+        return open_store(store)
+    if is_aam_checkpoint(anonymizer) or not (Path(anonymizer) / "zarr.json").is_file():
+        # not a store: load it as a checkpoint (whose loader says what is missing)
+        return AnonymizedStore.from_checkpoint(open_store(store), anonymizer, encoder_checkpoint or None)
+    other = open_store(anonymizer)
+    if not other.recipe.get("anonymizer"):
+        raise ValueError(
+            f"{anonymizer} is neither an adapter checkpoint nor an anonymized store (no anonymizer recipe)"
+        )
+    raw = open_store(store)
+    if list(other.videos["key"]) != list(raw.videos["key"]):
+        raise ValueError(f"{anonymizer} does not hold the videos of {store} in the same order; anonymize {store} again")
+    return other
+
+
+class StoreView:
+    """A store with some videos moved out of their split (``split`` = ``unused``), e.g. a protocol's subset.
+
+    Every evaluation reads ``videos["split"]``, so training and testing see only the kept videos; everything else is
+    the wrapped store's.
+    """
+
+    def __init__(self, store, keep: np.ndarray, name: str = ""):
+        keep = np.asarray(keep, bool)
+        if keep.shape != (store.num_videos,):
+            raise ValueError(f"keep must be a ({store.num_videos},) mask over the store's videos, got {keep.shape}")
+        self._store = store
+        self.videos = dict(store.videos)
+        self.videos["split"] = np.where(keep, store.videos["split"], "unused")
+        self._name = name
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    @property
+    def path(self) -> str:
+        return f"{self._store.path} [{self._name}]" if self._name else self._store.path

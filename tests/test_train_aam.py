@@ -92,6 +92,13 @@ def test_evaluate_with_aam_sees_the_anonymized_features(raw_store, adapter, tmp_
     np.testing.assert_allclose(view.pooled(), open_store(str(out)).pooled().astype(np.float32), atol=2e-3)
     with pytest.raises(ValueError, match="already anonymized"):
         AnonymizedStore.from_checkpoint(open_store(str(out)), str(adapter))
+    # recipes take an adapter checkpoint or the anonymized store itself, interchangeably
+    from latentanon.wrapper import open_features
+
+    via_store = open_features(str(raw_store), str(out))
+    assert via_store.recipe["anonymizer"] and np.array_equal(via_store.pooled(), open_store(str(out)).pooled())
+    with pytest.raises(ValueError, match="neither an adapter checkpoint nor an anonymized store"):
+        open_features(str(raw_store), str(raw_store))
     with pytest.raises(FileNotFoundError, match="not a complete latentanon checkpoint"):
         evaluate(
             EvaluateConfig(task="ar", store=str(raw_store), aam=str(tmp_path / "nothing"), out=str(tmp_path / "r.json"))
