@@ -56,3 +56,58 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def grouped_bars(
+    path: Path,
+    categories: list[str],
+    series: dict[str, list[float]],
+    xlabel: str,
+    ylabel: str,
+    reference: tuple[float, str] | None = None,
+    zoom: bool = False,
+) -> Path:
+    """A grouped bar chart: one group per category, one bar per series; ``reference`` draws a labelled line;
+    ``zoom`` starts the y axis just below the smallest value (for metrics far from 0, such as cMAP)."""
+    import numpy as np
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    width = 0.8 / len(series)
+    for i, (name, values) in enumerate(series.items()):
+        xs = np.arange(len(categories)) + (i - (len(series) - 1) / 2) * width
+        ax.bar(xs, values, width, label=name)
+    if reference is not None:
+        ax.axhline(reference[0], color="grey", ls="--", lw=0.8, label=reference[1])
+    if zoom:
+        lowest = min([v for values in series.values() for v in values] + ([reference[0]] if reference else []))
+        ax.set_ylim(max(0.0, lowest - 0.05), None)
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_xticks(np.arange(len(categories)), categories)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def run_cli(cls, main, format_markdown, prog: str, argv: list[str] | None) -> int:
+    """The recipes' command line: parse ``cls`` from ``--config`` and overrides, run ``main``, print its Markdown;
+    a configuration or input error prints one line and exits 2."""
+    import logging
+    import sys
+
+    from latentanon.config import parse_cli
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        metrics = main(parse_cli(cls, argv, prog=prog))
+    except (ConfigError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if format_markdown is not None:
+        print(format_markdown(metrics))
+    return 0

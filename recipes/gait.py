@@ -18,16 +18,15 @@ one trained without it (``--anonymized-no-lc``); each is an adapter checkpoint o
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from latentanon.config import ConfigError, parse_cli
+from latentanon.config import ConfigError
 from latentanon.evaluate import video_means
-from latentanon.recipes._common import check_pair, pyplot, relative, table, write_outputs
+from latentanon.recipes._common import check_pair, grouped_bars, relative, run_cli, table, write_outputs
 from latentanon.retrieval import DEVICES, search
 from latentanon.wrapper import open_features
 
@@ -160,35 +159,16 @@ def format_markdown(m: dict) -> str:
 
 
 def plot(m: dict, path: Path) -> Path:
-    plt = pyplot()
     conds = list(next(iter(m["top1"].values())))
-    names = list(m["top1"])
-    fig, ax = plt.subplots(figsize=(5.5, 3.5), dpi=120)
-    width = 0.8 / len(names)
-    for i, name in enumerate(names):
-        xs = np.arange(len(conds)) + (i - (len(names) - 1) / 2) * width
-        ax.bar(xs, [m["top1"][name][c] for c in conds], width, label=name)
-    ax.axhline(m["chance"], color="grey", ls="--", lw=0.8, label="chance")
-    ax.set_xticks(np.arange(len(conds)), [f"{c} probes" for c in conds])
-    ax.set_xlabel("probe condition")
-    ax.set_ylabel("top-1 subject retrieval (lower is more private)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    series = {name: [t[c] for c in conds] for name, t in m["top1"].items()}
+    ylabel = "top-1 subject retrieval (lower is more private)"
+    return grouped_bars(
+        path, [f"{c} probes" for c in conds], series, "probe condition", ylabel, (m["chance"], "chance")
+    )
 
 
 def cli(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        metrics = main(parse_cli(GaitConfig, argv, prog="latentanon.recipes.gait"))
-    except (ConfigError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(format_markdown(metrics))
-    return 0
+    return run_cli(GaitConfig, main, format_markdown, "latentanon.recipes.gait", argv)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ store; ``--ntu-anonymized`` / ``--toyota-anonymized`` take anonymized stores ins
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,9 +29,9 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from latentanon.config import ConfigError, parse_cli
+from latentanon.config import ConfigError
 from latentanon.evaluate import EvaluateConfig, LinearConfig, evaluate_ar
-from latentanon.recipes._common import pyplot, table, write_outputs
+from latentanon.recipes._common import grouped_bars, run_cli, table, write_outputs
 from latentanon.wrapper import StoreView, open_features
 
 GENDERS = ("M", "F")
@@ -231,35 +230,14 @@ def format_markdown(m: dict) -> str:
 
 
 def plot(m: dict, path: Path) -> Path:
-    plt = pyplot()
     sets = list(m["sets"])
     feats = [f for f in ("raw", "anonymized") if all(f in m["sets"][s] for s in sets)]
-    fig, ax = plt.subplots(figsize=(5.5, 3.5), dpi=120)
-    width = 0.8 / len(feats)
-    for i, feat in enumerate(feats):
-        xs = np.arange(len(sets)) + (i - (len(feats) - 1) / 2) * width
-        ax.bar(xs, [100 * m["sets"][s][feat]["gap"] for s in sets], width, label=feat)
-    ax.axhline(0, color="black", lw=0.6)
-    ax.set_xticks(np.arange(len(sets)), sets)
-    ax.set_xlabel("evaluation set")
-    ax.set_ylabel("top-1 gap, male - female (points)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    series = {f: [100 * m["sets"][s][f]["gap"] for s in sets] for f in feats}
+    return grouped_bars(path, sets, series, "evaluation set", "top-1 gap, male - female (points)")
 
 
 def cli(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        metrics = main(parse_cli(GenderBiasConfig, argv, prog="latentanon.recipes.gender_bias"))
-    except (ConfigError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(format_markdown(metrics))
-    return 0
+    return run_cli(GenderBiasConfig, main, format_markdown, "latentanon.recipes.gender_bias", argv)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ with the chance level) in ``--out``.
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,10 +29,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from latentanon.config import ConfigError, parse_cli
+from latentanon.config import ConfigError
 from latentanon.evaluate import privacy_inputs
 from latentanon.probes import ATTACKERS, SELECT, attack_cmap
-from latentanon.recipes._common import check_pair, pyplot, relative, table, write_outputs
+from latentanon.recipes._common import check_pair, grouped_bars, relative, run_cli, table, write_outputs
 from latentanon.retrieval import DEVICES
 from latentanon.wrapper import open_features
 
@@ -174,38 +173,19 @@ def format_markdown(m: dict) -> str:
 
 
 def plot(m: dict, path: Path) -> Path:
-    plt = pyplot()
     names = list(m["attackers"])
-    regimes = [r for r in ("raw", "fixed", "adaptive") if all(r in m["attackers"][a] for a in names)]
     labels = {"raw": "raw", "fixed": "anonymized, fixed attacker", "adaptive": "anonymized, adaptive attacker"}
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
-    width = 0.8 / len(regimes)
-    for i, regime in enumerate(regimes):
-        xs = np.arange(len(names)) + (i - (len(regimes) - 1) / 2) * width
-        ax.bar(xs, [m["attackers"][a][regime] for a in names], width, label=labels[regime])
-    ax.axhline(m["chance_cmap"], color="grey", ls="--", lw=0.8, label="chance")
-    ax.set_xticks(np.arange(len(names)), names)
-    ax.set_xlabel("attacker")
-    ax.set_ylabel("privacy cMAP (lower is more private)")
-    lo = min(m["chance_cmap"], *(m["attackers"][a][r] for a in names for r in regimes))
-    ax.set_ylim(max(0.0, lo - 0.05), None)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    series = {
+        labels[r]: [m["attackers"][a][r] for a in names]
+        for r in ("raw", "fixed", "adaptive")
+        if all(r in m["attackers"][a] for a in names)
+    }
+    ylabel = "privacy cMAP (lower is more private)"
+    return grouped_bars(path, names, series, "attacker", ylabel, (m["chance_cmap"], "chance"), zoom=True)
 
 
 def cli(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        metrics = main(parse_cli(PrivacyProbeConfig, argv, prog="latentanon.recipes.privacy_probe"))
-    except (ConfigError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(format_markdown(metrics))
-    return 0
+    return run_cli(PrivacyProbeConfig, main, format_markdown, "latentanon.recipes.privacy_probe", argv)
 
 
 if __name__ == "__main__":

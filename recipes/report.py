@@ -19,7 +19,6 @@ not name its own; a section whose stores are not given is skipped (the report sa
 from __future__ import annotations
 
 import json
-import logging
 import re
 import sys
 import time
@@ -27,10 +26,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from latentanon import tradeoff
-from latentanon.config import ConfigError, parse_cli
+from latentanon.config import ConfigError
 from latentanon.recipes import gait, gender_bias, privacy_probe
 from latentanon.recipes import tradeoff as sweep
-from latentanon.recipes._common import write_outputs
+from latentanon.recipes._common import run_cli, write_outputs
 
 SECTIONS = ("utility", "privacy_probe", "gait", "gender_bias", "tradeoff")
 
@@ -158,13 +157,7 @@ def main(cfg: ReportConfig) -> dict:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        main(parse_cli(ReportConfig, argv, prog="latentanon.recipes.report"))
-    except (ConfigError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(ReportConfig, main, None, "latentanon.recipes.report", argv)
 
 
 if __name__ == "__main__":

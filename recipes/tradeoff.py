@@ -15,14 +15,13 @@ Finished points are reused when re-run.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from latentanon import tradeoff
-from latentanon.config import ConfigError, parse_cli
-from latentanon.recipes._common import pyplot, table, write_outputs
+from latentanon.config import ConfigError
+from latentanon.recipes._common import pyplot, run_cli, table, write_outputs
 from latentanon.train_aam import AdapterConfig, TrainConfig, Weights
 from latentanon.train_aam import main as train
 
@@ -178,14 +177,7 @@ def plot(m: dict, path: Path) -> Path:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        metrics = main(parse_cli(TradeoffConfig, argv, prog="latentanon.recipes.tradeoff"))
-    except (ConfigError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(format_markdown(metrics))
-    return 0
+    return run_cli(TradeoffConfig, main, format_markdown, "latentanon.recipes.tradeoff", argv)
 
 
 if __name__ == "__main__":
