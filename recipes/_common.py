@@ -72,21 +72,25 @@ def grouped_bars(
     import numpy as np
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    fig, ax = plt.subplots(figsize=(6.5, 4), dpi=120)
     width = 0.8 / len(series)
     for i, (name, values) in enumerate(series.items()):
         xs = np.arange(len(categories)) + (i - (len(series) - 1) / 2) * width
         ax.bar(xs, values, width, label=name)
     if reference is not None:
         ax.axhline(reference[0], color="grey", ls="--", lw=0.8, label=reference[1])
+    values = [v for vs in series.values() for v in vs] + ([reference[0]] if reference else [])
+    low, high = min(values + [0.0]), max(values + [0.0])
     if zoom:
-        lowest = min([v for values in series.values() for v in values] + ([reference[0]] if reference else []))
-        ax.set_ylim(max(0.0, lowest - 0.05), None)
+        low = max(0.0, min(values) - 0.05)
+    elif low < 0:
+        low -= 0.1 * (high - low)
+    ax.set_ylim(low, high + 0.35 * (high - low))  # headroom for the legend above the bars
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xticks(np.arange(len(categories)), categories)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=7)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.legend(fontsize=7, ncol=2, loc="upper center")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -152,15 +152,15 @@ def plot(m: dict, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
     pts = sorted((r["privacy"], r["ar"], f"({r['w_B']:g}, {r['w_T']:g})") for r in m["points"])
     front, best = [], -1.0
-    for p, u, _ in pts:
+    for p, u, _ in pts:  # by rising leakage: a point is on the front when no less-leaky point has more utility
         if u > best:
             front.append((p, u))
             best = u
     ax.scatter([p for p, _, _ in pts], [u for _, u, _ in pts], s=40, marker="s", label="adapters (w_B, w_T)", zorder=3)
     for p, u, name in pts:
         ax.annotate(name, (p, u), textcoords="offset points", xytext=(5, 3), fontsize=7)
-    ax.step(
-        [p for p, _ in front], [u for _, u in front], where="post", lw=1, color="C0", alpha=0.6, label="Pareto front"
+    ax.plot(
+        [p for p, _ in front], [u for _, u in front], "o-", ms=11, mfc="none", color="C2", lw=1, label="Pareto front"
     )
     ax.scatter([m["raw"]["privacy"]], [m["raw"]["ar"]], s=70, marker="o", color="C3", label="raw", zorder=4)
     ax.axvline(m["chance"]["privacy"], color="grey", ls="--", lw=0.8, label="privacy chance")
