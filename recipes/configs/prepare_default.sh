@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-runs/default}
+PRESET=${PRESET:-default}  # PRESET=small OUT=/tmp/x checks the script in a few minutes
 PY=${PYTHON:-python}
 [ -z "${PYTHON:-}" ] && [ -x .venv/bin/python ] && PY=.venv/bin/python
 CKPT=checkpoints/i3d-r50-tiny-synthetic/model.safetensors
-$PY -m latentanon.datasets.synthetic --preset default --out "$OUT/synthetic" --workers 2
+$PY -m latentanon.datasets.synthetic --preset "$PRESET" --out "$OUT/synthetic" --workers 2
 for suite in ucf101 vispr thumos14 ucf_crime casia_b ntu60 toyota_smarthome; do
   static=0; [ "$suite" = ucf101 ] && static=2
   $PY -m latentanon.precompute --dataset "$suite" --root "$OUT/synthetic/$suite" --encoder i3d-r50-tiny \
