@@ -30,7 +30,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from latentanon.config import ConfigError
-from latentanon.evaluate import privacy_inputs
+from latentanon.evaluate import privacy_inputs, video_means
 from latentanon.probes import ATTACKERS, SELECT, attack_cmap
 from latentanon.recipes._common import check_pair, grouped_bars, relative, run_cli, table, write_outputs
 from latentanon.retrieval import DEVICES
@@ -81,7 +81,7 @@ def main(cfg: PrivacyProbeConfig) -> dict:
     x_raw, y, split, names = privacy_inputs(raw_store, cfg.val_fraction, seeds[0])
     x_anon = None
     if cfg.anonymized:
-        x_anon = privacy_inputs(open_features(cfg.raw, cfg.anonymized, cfg.encoder_checkpoint), 0.1, seeds[0])[0]
+        x_anon = video_means(open_features(cfg.raw, cfg.anonymized, cfg.encoder_checkpoint))  # same rows as x_raw
     clips = "static (images)" if bool((raw_store.videos["status"] == "padded").all()) else "moving (videos)"
     runs = [(a, s) for a in attackers for s in seeds]
     results: dict = {}

@@ -81,7 +81,7 @@ def run_utility(cfg: UtilityConfig, out: Path) -> tuple[dict, str]:
     raw = tradeoff.evaluate_suite(roles, out / "raw", None, cfg.seed, cfg.protocols)
     anon = tradeoff.evaluate_suite(roles, out / "anonymized", cfg.anonymized, cfg.seed, cfg.protocols)
     rows = tradeoff.compare(raw, anon)
-    text = tradeoff.format_table(rows, "Utility and the published privacy probe")
+    text = tradeoff.format_table(rows)
     if "privacy" in rows and "ar" in rows:
         tradeoff.plot(
             {
@@ -93,6 +93,7 @@ def run_utility(cfg: UtilityConfig, out: Path) -> tuple[dict, str]:
         )
         text += "\n![privacy and utility](privacy_utility.png)\n"
     text = (
+        "## Utility and the published privacy probe\n\n"
         f"Adapter `{cfg.anonymized}`, seed {cfg.seed}; each task's head retrained on the features it evaluates.\n\n"
         + text
     )
