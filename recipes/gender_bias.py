@@ -137,6 +137,11 @@ def _sets(cfg: GenderBiasConfig, store) -> dict[str, tuple[np.ndarray, int | Non
     split = np.asarray(v["split"]).astype(str)
     bias_splits = tuple(s.strip() for s in cfg.bias_splits.split(",") if s.strip())
     classes = int(v["label"].max()) + 1
+    if classes < 2:
+        raise ValueError(
+            f"{store.path}: the videos have no action labels; the gender-bias protocols need an action dataset "
+            "with subjects and genders (ntu60, toyota_smarthome)"
+        )
     if not 0 <= cfg.flipped_action < classes:
         raise ConfigError(f"--flipped-action must be a label in 0..{classes - 1}, got {cfg.flipped_action}")
     return {

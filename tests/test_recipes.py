@@ -199,6 +199,8 @@ def test_gender_bias_recipe_on_the_small_preset(small, tmp_path):
     assert f["M"] > f["F"]  # the majority gender dominates the biased training split
     assert "flipped_top1_M" in m["sets"]["NTU-Bias-M"]["raw"]
     assert "| NTU-Bias-M | anonymized |" in (tmp_path / "gender_bias.md").read_text()
+    with pytest.raises(ValueError, match="no action labels"):
+        gender_bias.main(gender_bias.GenderBiasConfig(ntu=small["vispr"], out=str(tmp_path / "x"), progress=False))
     _png(tmp_path / "gender_bias.png")
 
 
