@@ -115,3 +115,21 @@ def run_cli(cls, main, format_markdown, prog: str, argv: list[str] | None) -> in
     if format_markdown is not None:
         print(format_markdown(metrics))
     return 0
+
+
+def train_or_reuse(train_cfg, train) -> dict:
+    """Train an adapter with ``train(train_cfg)`` unless ``train_cfg.out`` already holds one trained with the same
+    settings (recorded in ``recipe_run.json``); a finished run with other settings is an error, never reused.
+    Returns the run's ``summary.json``."""
+    from dataclasses import asdict
+
+    run = Path(train_cfg.out)
+    record = run / "recipe_run.json"
+    want = json.loads(json.dumps({k: v for k, v in asdict(train_cfg).items() if k != "progress"}, default=str))
+    if (run / "summary.json").is_file():
+        if not record.is_file() or json.loads(record.read_text()) != want:
+            raise ConfigError(f"{run} holds an adapter trained with other settings; choose another --out or delete it")
+    else:
+        train(train_cfg)
+        record.write_text(json.dumps(want, indent=1))
+    return json.loads((run / "summary.json").read_text())

@@ -16,7 +16,8 @@ the raw features with the same protocols (``latentanon.tradeoff``):
 | ``mlp`` | a 3-block MLP adapter |
 
 Writes ``ablation.md`` (one row per variant and seed: action top-1, TAD mAP, AD AUC, privacy cMAP static and
-moving, each with its change from raw) and ``ablation.json``. Completed variants are reused when re-run.
+moving, each with its change from raw) and ``ablation.json``. Completed variants are reused when re-run with the
+same settings.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from latentanon import tradeoff
 from latentanon.config import ConfigError, parse_cli
+from latentanon.recipes._common import train_or_reuse
 from latentanon.train_aam import AdapterConfig, TrainConfig, Weights
 from latentanon.train_aam import main as train
 
@@ -102,10 +104,7 @@ def main(cfg: AblationConfig) -> dict:
         results["raw"][seed] = {t: tradeoff.metric(r) for t, r in raw.items()}
         for name in names:
             run = out / f"{name}-seed{seed}"
-            done = run / "summary.json"
-            if not done.is_file():
-                train(_variant_config(cfg, name, seed, run))
-            summary = json.loads(done.read_text())
+            summary = train_or_reuse(_variant_config(cfg, name, seed, run), train)
             anon = tradeoff.evaluate_suite(roles, run / "eval", str(run / "best"), seed, cfg.protocols)
             rows = tradeoff.compare(raw, anon)
             results["variants"].setdefault(name, {})[seed] = {"table": rows, "best_epoch": summary["best_epoch"]}

@@ -9,19 +9,18 @@ cached in ``OUT/raw_heads``), and evaluates it with ``evaluate``'s protocols: pr
 on the privacy store (static clips) and action top-1 on the action store. Writes ``tradeoff.json``, ``tradeoff.md``
 and ``tradeoff.png`` (the points, their Pareto front and the raw point) and prints the normalized hypervolume
 (``latentanon.tradeoff.normalized_hypervolume``: 0 = no better than raw, 1 = no leakage at full utility).
-Finished points are reused when re-run.
+Finished points are reused when re-run with the same settings (other settings need another ``--out``).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from latentanon import tradeoff
 from latentanon.config import ConfigError
-from latentanon.recipes._common import pyplot, run_cli, table, write_outputs
+from latentanon.recipes._common import pyplot, run_cli, table, train_or_reuse, write_outputs
 from latentanon.train_aam import AdapterConfig, TrainConfig, Weights
 from latentanon.train_aam import main as train
 
@@ -83,26 +82,23 @@ def main(cfg: TradeoffConfig) -> dict:
     rows = []
     for wb, wt in points:
         run = out / _run_name(wb, wt)
-        if not (run / "summary.json").is_file():
-            train(
-                TrainConfig(
-                    action_store=cfg.action_store,
-                    out=str(run),
-                    aam=cfg.aam,
-                    weights=Weights(lc=cfg.lc, budget=wb, ar=wt, tad=0.0, ad=0.0),
-                    center_budget=cfg.center_budget,
-                    epochs=cfg.epochs,
-                    batch_size=cfg.batch_size,
-                    lr=cfg.lr,
-                    seed=cfg.seed,
-                    progress=cfg.progress,
-                    raw_head_epochs=cfg.protocols.ar_epochs,
-                    raw_heads=str(out / "raw_heads"),
-                )
-            )
+        train_cfg = TrainConfig(
+            action_store=cfg.action_store,
+            out=str(run),
+            aam=cfg.aam,
+            weights=Weights(lc=cfg.lc, budget=wb, ar=wt, tad=0.0, ad=0.0),
+            center_budget=cfg.center_budget,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            seed=cfg.seed,
+            progress=cfg.progress,
+            raw_head_epochs=cfg.protocols.ar_epochs,
+            raw_heads=str(out / "raw_heads"),
+        )
+        best_epoch = train_or_reuse(train_cfg, train)["best_epoch"]
         anon = tradeoff.evaluate_suite(roles, run / "eval", str(run / "best"), cfg.seed, cfg.protocols)
-        row = {"w_B": wb, "w_T": wt, "run": str(run), "best_epoch": json.loads((run / "summary.json").read_text())}
-        row["best_epoch"] = row["best_epoch"]["best_epoch"]
+        row = {"w_B": wb, "w_T": wt, "run": str(run), "best_epoch": best_epoch}
         row.update({task: tradeoff.metric(r) for task, r in anon.items()})
         rows.append(row)
         print(f"w_B {wb:g}, w_T {wt:g}: privacy cMAP {row['privacy']:.4f}, action top-1 {row['ar']:.4f}", flush=True)

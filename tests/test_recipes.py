@@ -3,6 +3,7 @@ preset, their pure pieces on planted data, and every shipped config."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -249,6 +250,8 @@ def test_tradeoff_and_report_on_the_small_preset(small, tmp_path):
         _png(out / link)
     assert (out / "tradeoff" / "wb3-wt1" / "best" / "model.safetensors").is_file()
     assert (out / "tradeoff" / "raw_heads" / "ar" / "config.json").is_file()  # trained once, shared by the points
+    with pytest.raises(ValueError, match="trained with other settings"):  # finished points are not silently reused
+        sweep.main(replace(cfg.tradeoff, out=str(out / "tradeoff"), lc=10.0))
 
 
 # --------------------------------------------------------------------------------------------- shipped configs
