@@ -125,7 +125,8 @@ def train_or_reuse(train_cfg, train) -> dict:
 
     run = Path(train_cfg.out)
     record = run / "recipe_run.json"
-    want = json.loads(json.dumps({k: v for k, v in asdict(train_cfg).items() if k != "progress"}, default=str))
+    where = ("progress", "out", "raw_heads")  # locations and display, not settings: a moved run is still reusable
+    want = json.loads(json.dumps({k: v for k, v in asdict(train_cfg).items() if k not in where}, default=str))
     if (run / "summary.json").is_file():
         if not record.is_file() or json.loads(record.read_text()) != want:
             raise ConfigError(f"{run} holds an adapter trained with other settings; choose another --out or delete it")
