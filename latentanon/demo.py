@@ -155,14 +155,7 @@ def main(cfg: DemoConfig) -> dict:
         rows, f"Raw versus anonymized ({cfg.encoder}, synthetic {cfg.preset}, seed {cfg.seed})"
     )
     json_path, md_path = tradeoff.write_report(out, rows, raw, anon, {"train": summary, "config": cfg.__dict__})
-    tradeoff.plot(
-        {
-            "raw": (rows["privacy"]["raw"], rows["ar"]["raw"]),
-            "anonymized": (rows["privacy"]["anonymized"], rows["ar"]["anonymized"]),
-        },
-        out / "privacy_utility.png",
-        chance=(rows["privacy"]["chance"], rows["ar"]["chance"]),
-    )
+    tradeoff.plot_comparison(rows, out / "privacy_utility.png")
     print("\n" + table)
     if cfg.preset == "small":
         print(

@@ -142,6 +142,13 @@ def plot(points: dict[str, tuple[float, float]], path: str | Path, chance: tuple
     plt.close(fig)
 
 
+def plot_comparison(rows: dict, path: str | Path) -> None:
+    """The privacy-utility plot of a ``compare`` table: the raw and anonymized points with both chance levels."""
+    privacy, ar = rows["privacy"], rows["ar"]
+    points = {"raw": (privacy["raw"], ar["raw"]), "anonymized": (privacy["anonymized"], ar["anonymized"])}
+    plot(points, path, chance=(privacy["chance"], ar["chance"]))
+
+
 def write_report(out: str | Path, rows: dict, raw: dict, anon: dict, extra: dict | None = None) -> tuple[Path, Path]:
     """``report.json`` (every number) and ``report.md`` (the table) in ``out``."""
     out = Path(out)

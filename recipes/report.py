@@ -83,14 +83,7 @@ def run_utility(cfg: UtilityConfig, out: Path) -> tuple[dict, str]:
     rows = tradeoff.compare(raw, anon)
     text = tradeoff.format_table(rows)
     if "privacy" in rows and "ar" in rows:
-        tradeoff.plot(
-            {
-                "raw": (rows["privacy"]["raw"], rows["ar"]["raw"]),
-                "anonymized": (rows["privacy"]["anonymized"], rows["ar"]["anonymized"]),
-            },
-            out / "privacy_utility.png",
-            chance=(rows["privacy"]["chance"], rows["ar"]["chance"]),
-        )
+        tradeoff.plot_comparison(rows, out / "privacy_utility.png")
         text += "\n![privacy and utility](privacy_utility.png)\n"
     text = (
         "## Utility and the published privacy probe\n\n"
