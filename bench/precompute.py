@@ -133,7 +133,7 @@ NAIVE = textwrap.dedent(
 
 def bench_throughput(out: Path, clips: int, batch: int) -> dict:
     """(a) precompute vs the bare encoder, videomae-b sizes, bf16."""
-    from latentanon.precompute import PrecomputeConfig, main
+    from latentanon.extract import PrecomputeConfig, main
     from latentanon.registry import create_encoder
     from latentanon.video import iter_clip_frames, to_model_input
 

@@ -99,6 +99,16 @@ class EncoderSpec:
     def with_weights(self, weights: str, weights_sha256: str | None) -> EncoderSpec:
         return dataclasses.replace(self, weights=weights, weights_sha256=weights_sha256)
 
+    @property
+    def clip_span(self) -> int:
+        """Frames one clip covers in the video: ``clip_length * frame_stride``."""
+        return self.clip_length * self.frame_stride
+
+
+def clip_span(encoder: dict) -> int:
+    """Frames one clip covers, from the encoder spec dict a store recipe or checkpoint records."""
+    return int(encoder.get("clip_length", 16)) * int(encoder.get("frame_stride", 1) or 1)
+
 
 @runtime_checkable
 class VideoEncoder(Protocol):
@@ -109,6 +119,63 @@ class VideoEncoder(Protocol):
     def __call__(self, video: torch.Tensor) -> torch.Tensor: ...
 
     def pool(self, tokens: torch.Tensor) -> torch.Tensor: ...
+
+
+class Pooler(torch.nn.Module):
+    """An encoder's standard clip feature ``pool(tokens)`` without its backbone: the mean over the token axis,
+    then the encoder's ``fc_norm`` LayerNorm where it has one (VideoMAE, InternVideo fine-tuned weights).
+
+    A store keeps its encoder's pooler as a small JSON record (:meth:`to_record`), so training, anonymization and
+    evaluation rebuild it from the store (:meth:`from_record`) instead of the encoder.
+    """
+
+    def __init__(self, norm: torch.nn.LayerNorm | None = None):
+        super().__init__()
+        self.norm = norm
+        for p in self.parameters():
+            p.requires_grad_(False)
+
+    @classmethod
+    def from_encoder(cls, encoder: torch.nn.Module) -> Pooler:
+        """The pooler of a latentanon encoder (its ``fc_norm`` attribute, when it is a LayerNorm)."""
+        norm = getattr(encoder, "fc_norm", None)
+        if norm is None or isinstance(norm, torch.nn.Identity):
+            return cls(None)
+        if not isinstance(norm, torch.nn.LayerNorm) or len(norm.normalized_shape) != 1:
+            raise ValueError(f"unsupported pooling norm {type(norm).__name__}: only a 1-D LayerNorm or none")
+        copy = torch.nn.LayerNorm(norm.normalized_shape[0], eps=norm.eps, elementwise_affine=norm.weight is not None)
+        copy.load_state_dict(norm.state_dict())
+        return cls(copy)
+
+    def to_record(self) -> dict:
+        """JSON record of the pooling (the LayerNorm's eps and float32 weights as lists)."""
+        if self.norm is None:
+            return {"type": "mean"}
+        record = {"type": "mean+layernorm", "dim": int(self.norm.normalized_shape[0]), "eps": float(self.norm.eps)}
+        if self.norm.weight is not None:
+            record["weight"] = self.norm.weight.detach().float().cpu().tolist()
+            record["bias"] = self.norm.bias.detach().float().cpu().tolist()
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict) -> Pooler:
+        """Inverse of :meth:`to_record`."""
+        kind = record.get("type") if isinstance(record, dict) else None
+        if kind == "mean":
+            return cls(None)
+        if kind != "mean+layernorm":
+            raise ValueError(f"unknown pooling record {record!r}: expected type 'mean' or 'mean+layernorm'")
+        norm = torch.nn.LayerNorm(int(record["dim"]), eps=float(record["eps"]), elementwise_affine="weight" in record)
+        if "weight" in record:
+            with torch.no_grad():
+                norm.weight.copy_(torch.tensor(record["weight"], dtype=torch.float32))
+                norm.bias.copy_(torch.tensor(record["bias"], dtype=torch.float32))
+        return cls(norm)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, L, D) tokens -> (B, D) clip features."""
+        x = tokens.mean(dim=1)  # (B, D)
+        return self.norm(x) if self.norm is not None else x
 
 
 def check_video_input(video: torch.Tensor, spec: EncoderSpec) -> None:

@@ -23,12 +23,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from latentanon.config import ConfigError, parse_cli
-from latentanon.precompute import PrecomputeConfig, format_summary
-from latentanon.precompute import main as precompute
-from latentanon.store import format_info
+from latentanon.cli import run
+from latentanon.config import ConfigError
+from latentanon.extract import PrecomputeConfig, format_summary
+from latentanon.extract import main as precompute
+from latentanon.protocols import ADConfig, HeadSettings, TADConfig
 from latentanon.stores import open_store
-from latentanon.tradeoff import Protocols
+from latentanon.stores.info import format_info
 
 SUITES = ("ucf101", "vispr", "thumos14", "ucf_crime")
 STEPS = 5
@@ -38,18 +39,18 @@ STEPS = 5
 class DemoConfig:
     """Benchmark -> stores -> raw heads -> SPLAVU adapter -> anonymized store -> raw vs anonymized report."""
 
-    out: str = "demo_out"
-    encoder: str = "i3d-r50-tiny"
+    out: str = "demo_out"  # folder for the benchmark, the stores, the adapter run and the report
+    encoder: str = "i3d-r50-tiny"  # registry name of the frozen encoder (the shipped checkpoint is for i3d-r50-tiny)
     checkpoint: str | None = "shipped"  # "shipped": the pretrained checkpoint in checkpoints/; none: random weights
-    preset: str = "small"
-    num_workers: int = 2
-    seed: int = 0
+    preset: str = "small"  # synthetic benchmark size: small (minutes on a CPU) or default
+    num_workers: int = 2  # decoding processes of precompute
+    seed: int = 0  # seeds the benchmark, the static clips, training and evaluation
     epochs: int = 30  # adapter training epochs
-    batch_size: int = 64
+    batch_size: int = 64  # action videos per adapter training step
     lr: float = 1e-3  # base lr at batch 512 (linear scaling: 1.25e-4 at batch 64)
     center_budget: bool = False  # the published NT-Xent; true: batch-centred (docs/aam.md)
-    protocols: Protocols = field(
-        default_factory=lambda: Protocols(tad_epochs=40, tad_embed_dim=256, ad_steps=300, ad_dims=(64, 128, 256))
+    protocols: HeadSettings = field(  # the heads of raw and anonymized evaluation (and the raw heads of training)
+        default_factory=lambda: HeadSettings(tad=TADConfig(embed_dim=256), ad=ADConfig(steps=300, dims=(64, 128, 256)))
     )
 
 
@@ -61,12 +62,11 @@ def _step(k: int, text: str) -> None:
 
 
 def main(cfg: DemoConfig) -> dict:
-    from latentanon import tradeoff
-    from latentanon.anonymize import AnonymizeConfig
-    from latentanon.anonymize import main as anonymize
+    from latentanon import comparison
     from latentanon.datasets.synthetic import generate
-    from latentanon.train_aam import TrainConfig, Weights
-    from latentanon.train_aam import main as train
+    from latentanon.features import anonymize_store
+    from latentanon.training import TrainConfig, Weights
+    from latentanon.training import main as train
 
     checkpoint = cfg.checkpoint
     if checkpoint == "shipped":
@@ -120,11 +120,7 @@ def main(cfg: DemoConfig) -> dict:
             center_budget=cfg.center_budget,
             seed=cfg.seed,
             weights=Weights(),
-            raw_head_epochs=p.ar_epochs,
-            raw_tad_epochs=p.tad_epochs,
-            raw_ad_steps=p.ad_steps,
-            tad_embed_dim=p.tad_embed_dim,
-            ad_dims=tuple(p.ad_dims),
+            raw=p,
             ad_batch=4,
         )
     )
@@ -138,7 +134,7 @@ def main(cfg: DemoConfig) -> dict:
 
     _step(4, "anonymizing the action store")
     anon_path = str(out / f"ucf101-{cfg.encoder}-anon.zarr")
-    anonymize(AnonymizeConfig(store=stores["ucf101"], aam=str(run / "best"), out=anon_path))
+    anonymize_store(stores["ucf101"], str(run / "best"), anon_path)
     print("\n" + format_info(open_store(anon_path).info()) + "\n")
 
     _step(5, "evaluating raw versus anonymized features (AR, TAD, AD, privacy)")
@@ -148,14 +144,14 @@ def main(cfg: DemoConfig) -> dict:
         "ad": stores["ucf_crime"],
         "privacy": stores["vispr"],
     }
-    raw = tradeoff.evaluate_suite(roles, out / "eval" / "raw", None, cfg.seed, p)
-    anon = tradeoff.evaluate_suite(roles, out / "eval" / "anonymized", str(run / "best"), cfg.seed, p)
-    rows = tradeoff.compare(raw, anon)
-    table = tradeoff.format_table(
+    raw = comparison.evaluate_suite(roles, out / "eval" / "raw", None, cfg.seed, p)
+    anon = comparison.evaluate_suite(roles, out / "eval" / "anonymized", str(run / "best"), cfg.seed, p)
+    rows = comparison.compare(raw, anon)
+    table = comparison.format_table(
         rows, f"Raw versus anonymized ({cfg.encoder}, synthetic {cfg.preset}, seed {cfg.seed})"
     )
-    json_path, md_path = tradeoff.write_report(out, rows, raw, anon, {"train": summary, "config": cfg.__dict__})
-    tradeoff.plot_comparison(rows, out / "privacy_utility.png")
+    json_path, md_path = comparison.write_report(out, rows, raw, anon, {"train": summary, "config": cfg.__dict__})
+    comparison.plot_comparison(rows, out / "privacy_utility.png")
     print("\n" + table)
     if cfg.preset == "small":
         print(
@@ -167,13 +163,7 @@ def main(cfg: DemoConfig) -> dict:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        main(parse_cli(DemoConfig, argv, prog="latentanon.demo"))
-    except (ConfigError, FileNotFoundError, ValueError, KeyError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run(DemoConfig, main, argv, prog="latentanon.demo", log_level=logging.WARNING)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Encoder registry: ``register_encoder`` / ``create_encoder`` / ``list_encoders``.
 
 Builders are registered under the kebab-case name typed on the command line. Encoder family modules
-(``latentanon.encoders.*``) import only torch at module level; heavy libraries (transformers, timm) are
+(``latentanon.encoders.*``) import only torch at module level; heavy libraries (transformers) are
 imported inside the builders, so listing encoders is cheap.
 
 A builder is ``fn(checkpoint: str | None) -> nn.Module`` returning a frozen module in eval mode with a
@@ -92,3 +92,30 @@ def create_encoder(name: str, checkpoint: str | None = None) -> torch.nn.Module:
     for p in model.parameters():
         p.requires_grad_(False)
     return model
+
+
+def encoder_from_spec(spec: dict, checkpoint: str | None = None) -> torch.nn.Module:
+    """Rebuild the frozen encoder a store or checkpoint was made with, and check it is the same weights.
+
+    Args:
+        spec: the encoder spec dict recorded in a store recipe or an AAM checkpoint.
+        checkpoint: weights to load instead of ``spec["weights"]`` (e.g. the file moved); their sha256 must match.
+    """
+    import warnings
+
+    from latentanon.contracts import RandomWeightsWarning, state_dict_sha256
+
+    name = spec.get("name")
+    weights = checkpoint or spec.get("weights")
+    source = None if weights in (None, "", "random") else weights
+    with warnings.catch_warnings():
+        if source is None:
+            warnings.simplefilter("ignore", RandomWeightsWarning)  # the store was made with these random weights
+        encoder = create_encoder(name, source)
+    want = spec.get("weights_sha256")
+    if want and state_dict_sha256(encoder) != want:
+        raise ValueError(
+            f"encoder {name!r} loaded from {source or 'random init'} has different weights than the features were "
+            f"made with (sha256 {want[:12]}...); pass the original weights with --encoder-checkpoint"
+        )
+    return encoder

@@ -27,7 +27,7 @@ import io
 import json
 import math
 import os
-import tarfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +49,7 @@ class VideoRecord:
         key: stable unique id (relative path without extension, or the webdataset ``__key__``).
         path: file path or URL of the video, or of the tar shard that holds it.
         member: name of the video inside the tar shard, ``None`` for plain files.
-        offset: byte offset of the member's data inside the shard (tar members only).
+        offset: unused, -1 (shards are streamed with webdataset, not seeked).
         size: byte size of the member (tar members only).
         label: integer class label, ``None`` if unknown.
         split: split name (``train``, ``test``, ...), ``None`` if unknown.
@@ -146,7 +146,12 @@ def discover_videos(source: str | os.PathLike) -> list[VideoRecord]:
 
 
 def _is_tar_spec(src: str) -> bool:
-    return src.endswith(".tar") or (".tar" in src and "{" in src) or (src.endswith(".txt") and Path(src).is_file())
+    return (
+        src.endswith((".tar", ".tar.gz", ".tgz"))
+        or src.startswith("pipe:")
+        or (".tar" in src and "{" in src)
+        or (src.endswith(".txt") and Path(src).is_file())
+    )
 
 
 def _discover_dir(root: Path) -> list[VideoRecord]:
@@ -214,81 +219,212 @@ def _discover_json(path: Path) -> list[VideoRecord]:
 
 
 def _expand_shards(spec: str) -> list[str]:
+    """Shard URLs of a spec: a ``.txt`` listing (one shard a line, relative to the list), else webdataset's expansion
+    of ``::``-separated brace patterns."""
     if spec.endswith(".txt"):
         base = Path(spec).parent
         lines = [ln.strip() for ln in Path(spec).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-        return [ln if ("://" in ln or os.path.isabs(ln)) else str(base / ln) for ln in lines]
-    import braceexpand
+        return [ln if ("://" in ln or ln.startswith("pipe:") or os.path.isabs(ln)) else str(base / ln) for ln in lines]
+    from webdataset.shardlists import expand_urls
 
-    return list(braceexpand.braceexpand(spec))
+    return expand_urls(spec)
 
 
 def _discover_tar(spec: str) -> list[VideoRecord]:
-    """Index the samples of webdataset shards (key = member name up to the first dot of its basename)."""
+    """Index the samples of webdataset shards, grouped by webdataset (key = member name up to the first dot of its
+    basename; members of a sample must be adjacent in the tar, as webdataset requires).
+
+    Raises:
+        FileNotFoundError: a local shard does not exist.
+        ValueError: a shard is unreadable, or a sample is malformed; the message names the shard and the member.
+    """
+    from webdataset.tariterators import group_by_keys
+
     records = []
     for shard in _expand_shards(spec):
-        if "://" not in shard and not Path(shard).is_file():
-            raise FileNotFoundError(f"webdataset shard {shard!r} does not exist")
-        samples: dict[str, dict[str, tarfile.TarInfo]] = {}
-        order: list[str] = []
-        with _open_binary(shard) as fobj, tarfile.open(fileobj=fobj, mode="r|") as tar:
-            for info in tar:
-                if not info.isfile():
-                    continue
-                dirname, base = os.path.split(info.name)
-                key, _, ext = base.partition(".")
-                key = f"{dirname}/{key}" if dirname else key
-                if key not in samples:
-                    samples[key] = {}
-                    order.append(key)
-                ext = ext.lower()
-                if ext in ("cls", "json"):
-                    samples[key][ext] = tar.extractfile(info).read()  # small payloads, read inline
-                else:
-                    samples[key][ext] = info
-        for key in order:
-            sample = samples[key]
-            video_ext = next((e for e in sample if "." + e.split(".")[-1] in VIDEO_EXTENSIONS), None)
-            if video_ext is None:
-                continue
-            info = sample[video_ext]
-            meta = json.loads(sample["json"]) if "json" in sample else {}
-            label = int(sample["cls"].decode().strip()) if "cls" in sample else meta.pop("label", None)
-            records.append(
-                VideoRecord(
-                    key=key,
-                    path=shard,
-                    member=info.name,
-                    offset=info.offset_data,
-                    size=info.size,
-                    label=None if label is None else int(label),
-                    split=meta.pop("split", None),
-                    subject=meta.pop("subject", None),
-                    gender=meta.pop("gender", None),
-                    meta=meta,
-                )
-            )
+
+        def bad_sample(exn: Exception, shard: str = shard) -> bool:  # webdataset's handler hook: raise, never skip
+            raise ValueError(f"webdataset shard {shard!r}: {_cause(exn)}") from exn
+
+        files = ({"fname": name, "data": data, "__url__": shard} for name, data in _shard_files(shard))
+        for sample in group_by_keys(files, lcase=False, handler=bad_sample):
+            record = _record_from_sample(shard, sample)
+            if record is not None:
+                records.append(record)
     return records
 
 
+def _record_from_sample(shard: str, sample: dict) -> VideoRecord | None:
+    """The record of one webdataset sample (``__key__`` plus one bytes entry per extension), ``None`` for a sample with
+    neither a video nor a ``.cls``/``.json`` sidecar (a stray file such as a readme)."""
+    key = sample["__key__"]
+    exts = {ext.lower(): ext for ext in sample if not ext.startswith("__")}
+
+    def where(ext: str) -> str:
+        return f"webdataset shard {shard!r}, member {key + '.' + exts.get(ext, ext)!r}"
+
+    video_ext = next((e for e in exts if "." + e.split(".")[-1] in VIDEO_EXTENSIONS), None)
+    if video_ext is None:
+        if "cls" in exts or "json" in exts:
+            raise ValueError(
+                f"webdataset shard {shard!r}, sample {key!r}: no video member (expected {key}.mp4 or another of "
+                f"{', '.join(VIDEO_EXTENSIONS)}), got {', '.join(key + '.' + e for e in exts.values())}"
+            )
+        return None
+    meta: dict = {}
+    if "json" in exts:
+        try:
+            meta = json.loads(sample[exts["json"]])
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{where('json')}: invalid JSON ({e})") from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{where('json')}: expected a JSON object, got {meta!r}")
+    if "cls" in exts:
+        origin, label = where("cls"), sample[exts["cls"]].decode(errors="replace").strip()
+    else:
+        origin, label = f"{where('json')}, field 'label'", meta.pop("label", None)
+    try:
+        label = None if label is None else int(label)
+    except (TypeError, ValueError):
+        raise ValueError(f"{origin}: label must be an integer class index, got {label!r}") from None
+    return VideoRecord(
+        key=key,
+        path=shard,
+        member=f"{key}.{exts[video_ext]}",
+        size=len(sample[exts[video_ext]]),
+        label=label,
+        split=meta.pop("split", None),
+        subject=meta.pop("subject", None),
+        gender=meta.pop("gender", None),
+        meta=meta,
+    )
+
+
+def _cause(exn: BaseException) -> str:
+    # webdataset appends " @ <stream>" and extra args to the exceptions it re-raises; keep the original message
+    message = str(exn.args[0]).split(" @ ")[0] if exn.args else ""
+    return f"{type(exn).__name__}: {message}" if message else type(exn).__name__
+
+
+def _shard_files(shard: str, select=None) -> Iterator[tuple[str, bytes]]:
+    """(member name, bytes) of a shard's regular files in tar order, read by webdataset from a stream.
+
+    Args:
+        shard: local path or URL (see :func:`_open_binary`).
+        select: predicate on member names; members it rejects are skipped without being kept in memory.
+
+    Raises:
+        FileNotFoundError: a local shard does not exist.
+        ValueError: the shard is not a readable tar (corrupt, truncated, a failed ``pipe:``); names shard and member.
+    """
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    from webdataset.tariterators import tar_file_iterator
+
+    parsed = urlparse(shard)
+    if parsed.scheme in ("", "file") and not os.path.isfile(url2pathname(parsed.path) if parsed.scheme else shard):
+        raise FileNotFoundError(f"webdataset shard {shard!r} does not exist")
+    stream = _open_binary(shard)
+    reading, last = None, None
+
+    def selected(name: str) -> bool:  # called before webdataset reads a member: remember where we are for errors
+        nonlocal reading, last
+        if select is None or select(name):
+            reading = name
+            return True
+        last = name
+        return False
+
+    files = tar_file_iterator(stream, select_files=selected)
+    complete = False
+    try:
+        while True:
+            try:
+                item = next(files, None)
+            except Exception as e:  # tarfile's ReadError, gzip/zlib errors, a pipe's IOError: all mean a bad shard
+                at = f"member {reading!r}" if reading else f"the header after {last!r}" if last else "its start"
+                raise ValueError(f"webdataset shard {shard!r}: corrupt or truncated tar at {at} ({_cause(e)})") from e
+            if item is None:
+                break
+            last, reading = item["fname"], None
+            yield item["fname"], item["data"]
+        complete = True
+    finally:
+        try:
+            stream.close()
+        except OSError as e:  # a pipe: command that failed; expected (SIGPIPE) when reading stopped early
+            if complete:
+                raise ValueError(f"webdataset shard {shard!r}: {_cause(e)}") from e
+
+
+_shard_cursor = threading.local()  # this thread's open shard stream, see _read_member
+
+
+def _read_member(shard: str, member: str) -> bytes:
+    """One member's bytes, streamed from its shard with webdataset.
+
+    Shards are streams (``pipe:``, http), so the shard is read forward to ``member``. Each thread keeps its stream open
+    between calls: asking for a later member of the same shard resumes where the previous call stopped, so decoding a
+    shard's videos in order (as precompute's workers do) reads it once per worker, not once per video.
+
+    Raises:
+        FileNotFoundError: a local shard does not exist.
+        ValueError: the shard is unreadable or has no such member; the message names both.
+    """
+    cursor = getattr(_shard_cursor, "value", None)
+    if cursor is not None and cursor["pid"] != os.getpid():
+        cursor = None  # inherited through fork: the parent owns that stream's file offset
+    for fresh in (False, True) if cursor is not None and cursor["shard"] == shard else (True,):
+        if fresh:
+            if cursor is not None:
+                cursor["files"].close()
+            cursor = {"shard": shard, "pid": os.getpid(), "want": member}
+            cursor["files"] = _shard_files(shard, select=lambda name, c=cursor: name == c["want"])
+            _shard_cursor.value = cursor
+        cursor["want"] = member
+        try:
+            found = next(cursor["files"], None)
+        except BaseException:
+            _shard_cursor.value = None
+            raise
+        if found is not None:
+            return found[1]
+    _shard_cursor.value = None
+    raise ValueError(f"webdataset shard {shard!r} has no member {member!r} (was the shard rewritten after indexing?)")
+
+
 def _open_binary(path: str):
-    if "://" in path:
+    """Open a path or URL for reading: webdataset's gopen (local, ``file:``, ``pipe:``, ``http(s):``, ``gs:`` ...),
+    fsspec for the URL schemes gopen does not know (``s3://`` ...)."""
+    from urllib.parse import urlparse
+
+    from webdataset.gopen import gopen, gopen_schemes
+
+    scheme = urlparse(path).scheme
+    if "://" in path and scheme not in gopen_schemes and scheme != "file":
         import fsspec
 
         return fsspec.open(path, "rb").open()
-    return open(path, "rb")
+    return gopen(path, "rb")
 
 
 def open_source(record: VideoRecord) -> str | io.BytesIO:
-    """A path PyAV can open, or the member's bytes for videos inside tar shards."""
+    """A path PyAV can open, or the member's bytes for videos inside tar shards.
+
+    Raises:
+        VideoDecodeError: a shard member can no longer be read (the message names the shard and the member).
+        OSError: the file or shard cannot be opened.
+    """
     if record.member is None:
         if "://" in record.path:
             with _open_binary(record.path) as f:
                 return io.BytesIO(f.read())
         return record.path
-    with _open_binary(record.path) as f:
-        f.seek(record.offset)
-        return io.BytesIO(f.read(record.size))
+    try:
+        return io.BytesIO(_read_member(record.path, record.member))
+    except ValueError as e:
+        raise VideoDecodeError(str(e)) from e
 
 
 # ----------------------------------------------------------------------------------------------- decoding
@@ -389,7 +525,7 @@ def iter_clip_frames(
     import av
 
     length, stride = spec.clip_length, spec.frame_stride
-    span = length * stride
+    span = spec.clip_span
     wanted: dict[int, int] = {}
     for i in static_indices:
         wanted[i] = wanted.get(i, 0) + 1
@@ -430,7 +566,7 @@ def num_clips(num_frames: int, spec: EncoderSpec) -> int:
     """Clips the clip rule gives for a video of ``num_frames`` decoded frames."""
     if num_frames <= 0:
         return 0
-    return max(1, num_frames // (spec.clip_length * spec.frame_stride))
+    return max(1, num_frames // spec.clip_span)
 
 
 # ----------------------------------------------------------------------------------------------- static clips

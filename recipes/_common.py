@@ -99,22 +99,13 @@ def grouped_bars(
 
 
 def run_cli(cls, main, format_markdown, prog: str, argv: list[str] | None) -> int:
-    """The recipes' command line: parse ``cls`` from ``--config`` and overrides, run ``main``, print its Markdown;
-    a configuration or input error prints one line and exits 2."""
+    """The recipes' command line (:func:`latentanon.cli.run`): parse ``cls`` from ``--config`` and overrides, run
+    ``main``, print its Markdown; a configuration or input error prints one line and exits 2."""
     import logging
-    import sys
 
-    from latentanon.config import parse_cli
+    from latentanon.cli import run
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        metrics = main(parse_cli(cls, argv, prog=prog))
-    except (ConfigError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if format_markdown is not None:
-        print(format_markdown(metrics))
-    return 0
+    return run(cls, main, argv, prog=prog, summary=format_markdown, log_level=logging.WARNING)
 
 
 def train_or_reuse(train_cfg, train) -> dict:

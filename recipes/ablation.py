@@ -4,7 +4,7 @@
         --tad-store thumos14.zarr --ad-store ucf_crime.zarr --out runs/ablation [--seeds 0,1]
 
 Trains one adapter per variant with ``train_aam`` (TAD and AD unseen: weight 0) and evaluates every variant and
-the raw features with the same protocols (``latentanon.tradeoff``):
+the raw features with the same protocols (``latentanon.comparison``):
 
 | variant | change from the full method |
 |---|---|
@@ -28,11 +28,14 @@ import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from latentanon import tradeoff
-from latentanon.config import ConfigError, parse_cli
+from latentanon import comparison
+from latentanon.cli import run
+from latentanon.config import ConfigError
+from latentanon.features import check_stores
+from latentanon.protocols import HeadSettings
 from latentanon.recipes._common import train_or_reuse
-from latentanon.train_aam import AdapterConfig, TrainConfig, Weights
-from latentanon.train_aam import main as train
+from latentanon.training import AdapterConfig, TrainConfig, Weights
+from latentanon.training import main as train
 
 VARIANTS = {
     "full": {},
@@ -48,21 +51,21 @@ VARIANTS = {
 class AblationConfig:
     """Train and evaluate each ablation variant; stores per role as in train_aam plus the privacy store."""
 
-    action_store: str = ""
-    privacy_store: str = ""
-    tad_store: str = ""
-    ad_store: str = ""
-    out: str = "runs/ablation"
-    variants: str = ",".join(VARIANTS)
-    seeds: str = "0"
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 1e-3
-    center_budget: bool = False
+    action_store: str = ""  # action store with static clips: trains every variant, scores action top-1 (required)
+    privacy_store: str = ""  # privacy images store (VISPR-style, static clips) for the privacy cMAP (required)
+    tad_store: str = ""  # temporal action detection store, evaluated only (optional)
+    ad_store: str = ""  # anomaly detection store, evaluated only (optional)
+    out: str = "runs/ablation"  # one adapter run per variant and seed (NAME-seedS/), ablation.md and ablation.json
+    variants: str = ",".join(VARIANTS)  # comma-separated variant names (the table in the module docstring)
+    seeds: str = "0"  # comma-separated seeds; every variant is trained and evaluated once per seed
+    epochs: int = 30  # adapter training epochs of every variant
+    batch_size: int = 64  # action videos per adapter training step
+    lr: float = 1e-3  # base learning rate at batch 512 (linear scaling rule, as train_aam)
+    center_budget: bool = False  # batch-centred NT-Xent (not in the paper; docs/aam.md)
     lc: float = 100.0  # w_LC of the variants that keep it
     budget: float = 1.0  # w_B of the variants that keep it
     aam: AdapterConfig = field(default_factory=AdapterConfig)
-    protocols: tradeoff.Protocols = field(default_factory=tradeoff.Protocols)
+    protocols: HeadSettings = field(default_factory=HeadSettings)  # the protocols' head settings
 
 
 def _variant_config(cfg: AblationConfig, name: str, seed: int, out: Path) -> TrainConfig:
@@ -92,6 +95,8 @@ def main(cfg: AblationConfig) -> dict:
     if unknown:
         raise ConfigError(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
     seeds = [int(s) for s in cfg.seeds.split(",") if s.strip()]
+    check_stores({"action-store": cfg.action_store, "privacy-store": cfg.privacy_store, "tad-store": cfg.tad_store,
+                  "ad-store": cfg.ad_store})  # fmt: skip
     out = Path(cfg.out)
     roles = {"action": cfg.action_store, "privacy": cfg.privacy_store}
     if cfg.tad_store:
@@ -100,13 +105,13 @@ def main(cfg: AblationConfig) -> dict:
         roles["ad"] = cfg.ad_store
     results: dict = {"raw": {}, "variants": {}}
     for seed in seeds:
-        raw = tradeoff.evaluate_suite(roles, out / f"raw-seed{seed}", None, seed, cfg.protocols)
-        results["raw"][seed] = {t: tradeoff.metric(r) for t, r in raw.items()}
+        raw = comparison.evaluate_suite(roles, out / f"raw-seed{seed}", None, seed, cfg.protocols)
+        results["raw"][seed] = {t: comparison.metric(r) for t, r in raw.items()}
         for name in names:
             run = out / f"{name}-seed{seed}"
             summary = train_or_reuse(_variant_config(cfg, name, seed, run), train)
-            anon = tradeoff.evaluate_suite(roles, run / "eval", str(run / "best"), seed, cfg.protocols)
-            rows = tradeoff.compare(raw, anon)
+            anon = comparison.evaluate_suite(roles, run / "eval", str(run / "best"), seed, cfg.protocols)
+            rows = comparison.compare(raw, anon)
             results["variants"].setdefault(name, {})[seed] = {"table": rows, "best_epoch": summary["best_epoch"]}
             print(
                 f"{name} seed {seed}: "
@@ -119,8 +124,8 @@ def main(cfg: AblationConfig) -> dict:
 
 
 def format_ablation(results: dict) -> str:
-    tasks = [t for t in tradeoff.TASKS if any(t in r for r in results["raw"].values())]
-    head = "| variant | seed | " + " | ".join(tradeoff.LABELS[t] for t in tasks) + " |"
+    tasks = [t for t in comparison.COMPARED if any(t in r for r in results["raw"].values())]
+    head = "| variant | seed | " + " | ".join(comparison.LABELS[t] for t in tasks) + " |"
     lines = ["# SPLAVU ablation (AR the only seen task)", "", head, "|---|---|" + "---|" * len(tasks)]
     for seed, raw in results["raw"].items():
         lines.append(f"| raw | {seed} | " + " | ".join(f"{raw[t]:.4f}" for t in tasks) + " |")
@@ -136,14 +141,14 @@ def format_ablation(results: dict) -> str:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        results = main(parse_cli(AblationConfig, argv, prog="latentanon.recipes.ablation"))
-    except (ConfigError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(format_ablation(results))
-    return 0
+    return run(
+        AblationConfig,
+        main,
+        argv,
+        prog="latentanon.recipes.ablation",
+        summary=format_ablation,
+        log_level=logging.WARNING,
+    )
 
 
 if __name__ == "__main__":

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from latentanon.config import ConfigError
-from latentanon.evaluate import video_means
+from latentanon.features import check_stores, open_features
+from latentanon.protocols import video_means
 from latentanon.recipes._common import check_pair, grouped_bars, relative, run_cli, table, write_outputs
 from latentanon.retrieval import DEVICES, search
-from latentanon.wrapper import open_features
 
 CONDITIONS = ("nm", "bg", "cl")
 
@@ -40,8 +40,8 @@ class GaitConfig:
     raw: str = ""  # a CASIA-B layout store (precompute --dataset casia_b)
     anonymized: str = ""  # adapter trained with latent consistency: checkpoint or anonymized store
     anonymized_no_lc: str = ""  # adapter trained without latent consistency (w_LC = 0)
-    encoder_checkpoint: str = ""
-    out: str = "runs/gait"
+    encoder_checkpoint: str = ""  # encoder weights for the adapter's pooling, when moved since precompute
+    out: str = "runs/gait"  # folder for gait.json, .md and the plot
     conditions: str = "nm,bg,cl"  # probe conditions
     cross_view: bool = True  # match only gallery videos of other views
     device: str = "auto"  # faiss: auto / cpu / gpu
@@ -112,6 +112,9 @@ def main(cfg: GaitConfig) -> dict:
     conditions = [c.strip() for c in cfg.conditions.split(",") if c.strip()]
     if not conditions or set(conditions) - set(CONDITIONS):
         raise ConfigError(f"--conditions must be a comma-separated subset of {CONDITIONS}, got {cfg.conditions!r}")
+    check_stores({"raw": cfg.raw}, cfg.anonymized)
+    if cfg.anonymized_no_lc:
+        check_stores({"raw": cfg.raw}, cfg.anonymized_no_lc)
     raw = open_features(cfg.raw)
     subject, *_ = _layout(raw)
     sets = {"raw": ""}

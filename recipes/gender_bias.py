@@ -30,9 +30,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from latentanon.config import ConfigError
-from latentanon.evaluate import EvaluateConfig, LinearConfig, evaluate_ar
+from latentanon.features import StoreView, check_stores, open_features
+from latentanon.heads.linear import LinearConfig
+from latentanon.protocols import HeadSettings, run_ar
 from latentanon.recipes._common import grouped_bars, run_cli, table, write_outputs
-from latentanon.wrapper import StoreView, open_features
 
 GENDERS = ("M", "F")
 
@@ -46,15 +47,15 @@ class GenderBiasConfig:
     anonymized: str = ""  # an adapter checkpoint applied to every store
     ntu_anonymized: str = ""  # or an anonymized NTU store
     toyota_anonymized: str = ""  # or an anonymized Toyota store
-    encoder_checkpoint: str = ""
-    out: str = "runs/gender_bias"
+    encoder_checkpoint: str = ""  # encoder weights for the adapter's pooling, when moved since precompute
+    out: str = "runs/gender_bias"  # folder for gender_bias.json, .md and the plot
     ratio: float = 0.95  # P(majority gender | action) in the biased splits
     flipped_action: int = 0  # the action (label index) whose majority gender is flipped
     bias_splits: str = "train"  # splits that get the ratio; "train,test" biases the test split too
     epochs: int = 100  # linear probe epochs
-    val_fraction: float = 0.1
-    seeds: str = "0"
-    progress: bool = True
+    val_fraction: float = 0.1  # of the kept training videos, held out for choosing the probe's epoch
+    seeds: str = "0"  # comma-separated seeds of the linear probe; its results are averaged over them
+    progress: bool = True  # show a progress bar over the probe runs
 
 
 def bias_subset(
@@ -111,11 +112,9 @@ def bias_subset(
 
 def scores(store, keep: np.ndarray, name: str, cfg: GenderBiasConfig, seed: int, flipped: int | None) -> dict:
     """Train the linear probe on the kept videos; overall and per-gender test top-1 (and on the flipped action)."""
-    ecfg = EvaluateConfig(
-        task="ar", seed=seed, val_fraction=cfg.val_fraction, progress=False, linear=LinearConfig(epochs=cfg.epochs)
-    )
-    report = evaluate_ar(StoreView(store, keep, name), ecfg)
-    pred = report["_test_predictions"]
+    heads = HeadSettings(linear=LinearConfig(epochs=cfg.epochs))
+    result = run_ar(StoreView(store, keep, name), heads, val_fraction=cfg.val_fraction, seed=seed, progress=False)
+    report, pred = result.metrics, result.predictions
     rows, predicted = pred["videos"], pred["predicted"]
     labels, gender = store.videos["label"][rows], np.asarray(store.videos["gender"])[rows]
     correct = predicted == labels
@@ -167,6 +166,8 @@ def main(cfg: GenderBiasConfig) -> dict:
     if not 0.5 < cfg.ratio < 1:
         raise ConfigError(f"--ratio must be in (0.5, 1), got {cfg.ratio}")
     seeds = [int(s) for s in cfg.seeds.split(",") if s.strip()] or [0]
+    for flag, path, own in (("ntu", cfg.ntu, cfg.ntu_anonymized), ("toyota", cfg.toyota, cfg.toyota_anonymized)):
+        check_stores({flag: path}, own or cfg.anonymized)
     jobs = []  # (set name, features name, store, keep, flipped)
     for flag, path, own in (("ntu", cfg.ntu, cfg.ntu_anonymized), ("toyota", cfg.toyota, cfg.toyota_anonymized)):
         if not path:

@@ -34,22 +34,24 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from latentanon.config import ConfigError, parse_cli
+from latentanon.cli import run
+from latentanon.config import ConfigError
 from latentanon.datasets import load_dataset
-from latentanon.metrics import five_clip_indices, video_top1
+from latentanon.metrics import video_top1
 from latentanon.probes import mlp_probe_cmap, zscore
+from latentanon.protocols import five_clip_rows
 from latentanon.registry import create_encoder
 from latentanon.video import iter_clip_frames, to_model_input
 
 logger = logging.getLogger(__name__)
 
 
-def save_checkpoint_path(name: str, folder: Path) -> str:
-    """Where :func:`save_checkpoint` put the weights of encoder ``name``."""
+def encoder_weights_path(name: str, folder: Path) -> str:
+    """Where :func:`save_encoder` put the weights of encoder ``name``."""
     return str(folder) if (folder / "config.json").exists() else str(folder / "model.safetensors")
 
 
-def save_checkpoint(encoder: nn.Module, folder: Path) -> str:
+def save_encoder(encoder: nn.Module, folder: Path) -> str:
     """Write ``encoder``'s weights in the form ``create_encoder(name, checkpoint=...)`` loads; return that path.
 
     transformers families: a ``save_pretrained`` folder; the others (I3D, InternVideo): ``model.safetensors`` of
@@ -73,17 +75,17 @@ class PretrainConfig:
 
     root: str = "synthetic"  # output folder of python -m latentanon.datasets.synthetic (uses its ucf101/)
     encoder: str = "i3d-r50-tiny"  # any -tiny encoder (a 3D CNN learns motion from few videos far better than a ViT)
-    out: str = "checkpoints/i3d-r50-tiny-synthetic"
-    epochs: int = 20
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_epochs: int = 1
+    out: str = "checkpoints/i3d-r50-tiny-synthetic"  # the checkpoint folder (also resume state and the report)
+    epochs: int = 20  # training epochs (one random clip per video each)
+    batch_size: int = 32  # clips per step
+    lr: float = 1e-3  # peak AdamW learning rate (linear warm-up, then cosine decay)
+    weight_decay: float = 0.05  # AdamW weight decay
+    warmup_epochs: int = 1  # epochs of linear learning-rate warm-up
     val_fraction: float = 0.15  # of the training videos, for choosing the epoch
-    seed: int = 0
+    seed: int = 0  # seeds the split, the initialisation, the clip order and the probes
     evaluate: bool = True  # measure raw-feature leakage with the new checkpoint afterwards
-    probe_epochs: int = 100
-    progress: bool = True
+    probe_epochs: int = 100  # training epochs of the leakage probes (with --evaluate)
+    progress: bool = True  # show progress bars
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -122,12 +124,10 @@ class Classifier(nn.Module):
 def evaluate_5clip(model: Classifier, clips: list[np.ndarray], labels: np.ndarray, spec, batch: int) -> float:
     """Top-1 of videos with softmax averaged over 5 evenly spaced clips."""
     model.eval()
-    picked, owner = [], []
-    for v, c in enumerate(clips):
-        idx = five_clip_indices(len(c))
-        picked.append(c[idx])
-        owner += [v] * len(idx)
-    x = np.concatenate(picked)
+    counts = np.array([len(c) for c in clips])
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rows, owner = five_clip_rows(offsets, counts, np.arange(len(clips)))
+    x = np.stack([clips[o][r - offsets[o]] for r, o in zip(rows, owner)])  # (5V, T, H, W, C)
     probs = []
     for i in range(0, len(x), batch):
         probs.append(model(to_model_input(torch.from_numpy(x[i : i + batch]), spec)).softmax(-1))
@@ -219,7 +219,7 @@ def train(cfg: PretrainConfig) -> dict:
         logger.info("epoch %d: loss %.3f, val top-1 %.3f", epoch + 1, np.mean(losses), val)
         if val > best[0]:
             best = (val, epoch + 1)
-            save_checkpoint(model.encoder, out / "best")
+            save_encoder(model.encoder, out / "best")
             torch.save(model.head.state_dict(), out / "best_head.pt")
         (out / "resume").mkdir(exist_ok=True)
         tmp = resume.with_suffix(".tmp")
@@ -228,8 +228,8 @@ def train(cfg: PretrainConfig) -> dict:
         (out / "resume" / "history.json").write_text(json.dumps(history, indent=1))
 
     # the chosen epoch becomes the checkpoint, written at OUT itself
-    best_path = save_checkpoint(
-        create_encoder(cfg.encoder, checkpoint=save_checkpoint_path(cfg.encoder, out / "best")), out
+    best_path = save_encoder(
+        create_encoder(cfg.encoder, checkpoint=encoder_weights_path(cfg.encoder, out / "best")), out
     )
     chosen = Classifier(create_encoder(cfg.encoder, checkpoint=best_path), len(ds.classes))
     chosen.head.load_state_dict(torch.load(out / "best_head.pt", map_location="cpu", weights_only=True))
@@ -271,10 +271,9 @@ def linear_probe_top1(store, seed: int, epochs: int) -> dict:
     xf, yf = torch.from_numpy(x_fit), torch.from_numpy(labels[rows[fit_rows]])
 
     def top1(videos):
-        idx = np.concatenate([np.nonzero(rows == v)[0][five_clip_indices(int((rows == v).sum()))] for v in videos])
+        idx, owner = five_clip_rows(store.videos["clip_offset"], store.videos["clip_count"], videos)
         with torch.no_grad():
             probs = probe(torch.from_numpy(x_all[idx])).softmax(-1).numpy()
-        owner = np.searchsorted(videos, rows[idx])
         return video_top1(probs, owner, labels[videos])
 
     best = (-1.0, None)
@@ -297,8 +296,8 @@ def linear_probe_top1(store, seed: int, epochs: int) -> dict:
 
 def measure_leakage(cfg: PretrainConfig, checkpoint: str) -> dict:
     """Extract the action and privacy suites with ``checkpoint`` and probe the raw features."""
-    from latentanon.precompute import PrecomputeConfig
-    from latentanon.precompute import main as precompute
+    from latentanon.extract import PrecomputeConfig
+    from latentanon.extract import main as precompute
     from latentanon.stores import open_store
 
     stores = Path(cfg.out) / "stores"
@@ -360,13 +359,7 @@ def main(cfg: PretrainConfig) -> dict:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        main(parse_cli(PretrainConfig, argv, prog="latentanon.recipes.pretrain_synthetic"))
-    except (ConfigError, FileNotFoundError, KeyError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run(PretrainConfig, main, argv, prog="latentanon.recipes.pretrain_synthetic")
 
 
 if __name__ == "__main__":

@@ -30,11 +30,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from latentanon.config import ConfigError
-from latentanon.evaluate import privacy_inputs, video_means
+from latentanon.features import check_stores, open_features
 from latentanon.probes import ATTACKERS, SELECT, attack_cmap
+from latentanon.protocols import privacy_inputs, video_means
 from latentanon.recipes._common import check_pair, grouped_bars, relative, run_cli, table, write_outputs
 from latentanon.retrieval import DEVICES
-from latentanon.wrapper import open_features
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,15 @@ class PrivacyProbeConfig:
     raw: str = ""  # the raw feature store
     anonymized: str = ""  # an adapter checkpoint or an anonymized store of the same items
     encoder_checkpoint: str = ""  # encoder weights for the adapter's pooling, when moved since precompute
-    out: str = "runs/privacy_probe"
-    attackers: str = ",".join(ATTACKERS)
+    out: str = "runs/privacy_probe"  # folder for privacy_probe.json, .md and the plot
+    attackers: str = ",".join(ATTACKERS)  # comma-separated attackers: linear, mlp, deep_mlp, knn
     fixed: bool = True  # also the attackers trained on raw features, applied to the anonymized ones
     select: str = "val"  # "test": the released best-on-test epoch (optimistic)
-    epochs: int = 100
+    epochs: int = 100  # training epochs of each trained attacker
     val_fraction: float = 0.1  # held out from train when the store has no val split
-    seeds: str = "0"
+    seeds: str = "0"  # comma-separated seeds; every attacker runs once per seed, results are averaged
     device: str = "auto"  # faiss: auto / cpu / gpu
-    progress: bool = True
+    progress: bool = True  # show a progress bar over the attacker runs
 
 
 def _check(cfg: PrivacyProbeConfig) -> tuple[list[str], list[int]]:
@@ -77,6 +77,7 @@ def _check(cfg: PrivacyProbeConfig) -> tuple[list[str], list[int]]:
 def main(cfg: PrivacyProbeConfig) -> dict:
     """Run the attack suite; returns the metrics (also written to ``cfg.out``)."""
     attackers, seeds = _check(cfg)
+    check_stores({"raw": cfg.raw}, cfg.anonymized)
     raw_store = open_features(cfg.raw)
     x_raw, y, split, names = privacy_inputs(raw_store, cfg.val_fraction, seeds[0])
     x_anon = None

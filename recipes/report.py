@@ -9,7 +9,8 @@ sections' tables and plots (each section's own JSON, Markdown and PNG stay in ``
 ``OUT/report.json`` with every number. ``--anonymized`` (an adapter checkpoint) is used by every section that does
 not name its own; a section whose stores are not given is skipped (the report says so). Sections:
 
-- ``utility``: ``evaluate`` on the action, TAD, AD and privacy stores, raw versus anonymized (``latentanon.tradeoff``);
+- ``utility``: the protocols on the action, TAD, AD and privacy stores, raw versus anonymized
+  (``latentanon.comparison``);
 - ``privacy_probe``: the attack suite (``recipes/privacy_probe.py``);
 - ``gait``: CASIA-B retrieval with and without latent consistency (``recipes/gait.py``);
 - ``gender_bias``: NTU-Bias-F / -M and Toyota Smarthome (``recipes/gender_bias.py``);
@@ -25,8 +26,10 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from latentanon import tradeoff
+from latentanon import comparison
 from latentanon.config import ConfigError
+from latentanon.features import check_stores
+from latentanon.protocols import HeadSettings
 from latentanon.recipes import gait, gender_bias, privacy_probe
 from latentanon.recipes import tradeoff as sweep
 from latentanon.recipes._common import run_cli, write_outputs
@@ -38,13 +41,13 @@ SECTIONS = ("utility", "privacy_probe", "gait", "gender_bias", "tradeoff")
 class UtilityConfig:
     """Raw versus anonymized on the utility tasks and the published privacy probe (``evaluate``'s protocols)."""
 
-    action_store: str = ""
-    tad_store: str = ""
-    ad_store: str = ""
-    privacy_store: str = ""
+    action_store: str = ""  # action store: action top-1 (and moving-clip privacy when it has attribute labels)
+    tad_store: str = ""  # temporal action detection store: TAD mAP (optional)
+    ad_store: str = ""  # anomaly detection store: AD AUC (optional)
+    privacy_store: str = ""  # privacy images store (static clips): privacy cMAP of the published probe (optional)
     anonymized: str = ""  # adapter checkpoint (default: the report's)
-    seed: int = 0
-    protocols: tradeoff.Protocols = field(default_factory=tradeoff.Protocols)
+    seed: int = 0  # seeds every head's split, initialisation and batches
+    protocols: HeadSettings = field(default_factory=HeadSettings)  # the protocols' head settings
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,9 @@ class ReportConfig:
     """Every protocol for raw versus anonymized features, in one Markdown report."""
 
     anonymized: str = ""  # adapter checkpoint for every section that names none
-    out: str = "runs/report"
-    title: str = "latentanon privacy and utility report"
-    sections: str = ",".join(SECTIONS)
+    out: str = "runs/report"  # report.md and report.json, and one folder per section
+    title: str = "latentanon privacy and utility report"  # the report's heading
+    sections: str = ",".join(SECTIONS)  # comma-separated sections to run; those without stores are skipped
     utility: UtilityConfig = field(default_factory=UtilityConfig)
     privacy_probe: privacy_probe.PrivacyProbeConfig = field(default_factory=privacy_probe.PrivacyProbeConfig)
     gait: gait.GaitConfig = field(default_factory=gait.GaitConfig)
@@ -78,12 +81,12 @@ def run_utility(cfg: UtilityConfig, out: Path) -> tuple[dict, str]:
             raise ConfigError(f"--utility.{role}-store {path}: no such store")
     if not cfg.anonymized:
         raise ConfigError("the utility section needs --anonymized (or --utility.anonymized): an adapter checkpoint")
-    raw = tradeoff.evaluate_suite(roles, out / "raw", None, cfg.seed, cfg.protocols)
-    anon = tradeoff.evaluate_suite(roles, out / "anonymized", cfg.anonymized, cfg.seed, cfg.protocols)
-    rows = tradeoff.compare(raw, anon)
-    text = tradeoff.format_table(rows)
+    raw = comparison.evaluate_suite(roles, out / "raw", None, cfg.seed, cfg.protocols)
+    anon = comparison.evaluate_suite(roles, out / "anonymized", cfg.anonymized, cfg.seed, cfg.protocols)
+    rows = comparison.compare(raw, anon)
+    text = comparison.format_table(rows)
     if "privacy" in rows and "ar" in rows:
-        tradeoff.plot_comparison(rows, out / "privacy_utility.png")
+        comparison.plot_comparison(rows, out / "privacy_utility.png")
         text += "\n![privacy and utility](privacy_utility.png)\n"
     text = (
         "## Utility and the published privacy probe\n\n"
@@ -111,12 +114,31 @@ def _configured(cfg: ReportConfig, section: str) -> bool:
     return bool(sub.raw)
 
 
+def _check_sections(cfg: ReportConfig, sections: list[str]) -> None:
+    """Every configured section's stores, checked before the first section runs (a later one may take an hour)."""
+    u, g, p, b, t = cfg.utility, cfg.gait, cfg.privacy_probe, cfg.gender_bias, cfg.tradeoff
+    checks = {
+        "utility": ({"utility.action-store": u.action_store, "utility.tad-store": u.tad_store,
+                     "utility.ad-store": u.ad_store, "utility.privacy-store": u.privacy_store},
+                    u.anonymized or cfg.anonymized),
+        "privacy_probe": ({"privacy-probe.raw": p.raw}, p.anonymized or cfg.anonymized),
+        "gait": ({"gait.raw": g.raw}, g.anonymized or cfg.anonymized),
+        "gender_bias": ({"gender-bias.ntu": b.ntu, "gender-bias.toyota": b.toyota}, b.anonymized or cfg.anonymized),
+        "tradeoff": ({"tradeoff.action-store": t.action_store, "tradeoff.privacy-store": t.privacy_store}, ""),
+    }  # fmt: skip
+    for section in sections:
+        if _configured(cfg, section):
+            stores, anonymizer = checks[section]
+            check_stores(stores, anonymizer)
+
+
 def main(cfg: ReportConfig) -> dict:
     """Run the configured sections and write ``OUT/report.md`` and ``OUT/report.json``."""
     sections = [s.strip() for s in cfg.sections.split(",") if s.strip()]
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"--sections: unknown {unknown}; known: {', '.join(SECTIONS)}")
+    _check_sections(cfg, sections)
     out = Path(cfg.out)
     done: dict = {}
     parts = [f"# {cfg.title}", "", f"Anonymizer: `{cfg.anonymized or 'per section'}`.", ""]

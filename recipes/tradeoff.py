@@ -5,10 +5,11 @@
 
 Every point trains a SPLAVU adapter with ``train_aam`` (action recognition the seen task with weight w_T, the
 budget loss with weight w_B, latent consistency ``--lc``), all starting from the same raw heads (trained once and
-cached in ``OUT/raw_heads``), and evaluates it with ``evaluate``'s protocols: privacy cMAP of the retrained MLP probe
-on the privacy store (static clips) and action top-1 on the action store. Writes ``tradeoff.json``, ``tradeoff.md``
-and ``tradeoff.png`` (the points, their Pareto front and the raw point) and prints the normalized hypervolume
-(``latentanon.tradeoff.normalized_hypervolume``: 0 = no better than raw, 1 = no leakage at full utility).
+cached in ``OUT/raw_heads``), and evaluates it with the protocols (``latentanon.protocols``): privacy cMAP of the
+retrained MLP probe on the privacy store (static clips) and action top-1 on the action store. Writes
+``tradeoff.json``, ``tradeoff.md`` and ``tradeoff.png`` (the points, their Pareto front and the raw point) and
+prints the normalized hypervolume
+(``latentanon.comparison.normalized_hypervolume``: 0 = no better than raw, 1 = no leakage at full utility).
 Finished points are reused when re-run with the same settings (other settings need another ``--out``).
 """
 
@@ -18,11 +19,13 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from latentanon import tradeoff
+from latentanon import comparison
 from latentanon.config import ConfigError
+from latentanon.features import check_stores
+from latentanon.protocols import HeadSettings
 from latentanon.recipes._common import pyplot, run_cli, table, train_or_reuse, write_outputs
-from latentanon.train_aam import AdapterConfig, TrainConfig, Weights
-from latentanon.train_aam import main as train
+from latentanon.training import AdapterConfig, TrainConfig, Weights
+from latentanon.training import main as train
 
 
 @dataclass(frozen=True)
@@ -31,16 +34,16 @@ class TradeoffConfig:
 
     action_store: str = ""  # action store with static clips (training, action top-1)
     privacy_store: str = ""  # privacy images store (VISPR-style, static clips)
-    out: str = "runs/tradeoff"
+    out: str = "runs/tradeoff"  # one adapter run per point, the raw evaluation, tradeoff.json, .md and the plot
     points: str = "0:1,1:1,3:1,10:1,30:1"  # w_B:w_T pairs
     lc: float = 100.0  # w_LC of every point
     center_budget: bool = False  # batch-centred NT-Xent (docs/aam.md)
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 1e-3
-    seed: int = 0
+    epochs: int = 30  # adapter training epochs of every point
+    batch_size: int = 64  # action videos per adapter training step
+    lr: float = 1e-3  # base learning rate at batch 512 (linear scaling rule, as train_aam)
+    seed: int = 0  # seeds training and evaluation of every point
     aam: AdapterConfig = field(default_factory=AdapterConfig)
-    protocols: tradeoff.Protocols = field(default_factory=tradeoff.Protocols)
+    protocols: HeadSettings = field(default_factory=HeadSettings)  # the protocols' head settings
     progress: bool = False  # training progress bars
 
 
@@ -75,10 +78,11 @@ def main(cfg: TradeoffConfig) -> dict:
             raise ConfigError(f"--{flag} is required")
         if not Path(path).exists():
             raise ConfigError(f"--{flag} {path}: no such store")
+    check_stores({"action-store": cfg.action_store, "privacy-store": cfg.privacy_store})
     points = parse_points(cfg.points)
     out = Path(cfg.out)
     roles = {"action": cfg.action_store, "privacy": cfg.privacy_store}
-    raw = tradeoff.evaluate_suite(roles, out / "raw", None, cfg.seed, cfg.protocols)
+    raw = comparison.evaluate_suite(roles, out / "raw", None, cfg.seed, cfg.protocols)
     rows = []
     for wb, wt in points:
         run = out / _run_name(wb, wt)
@@ -93,21 +97,21 @@ def main(cfg: TradeoffConfig) -> dict:
             lr=cfg.lr,
             seed=cfg.seed,
             progress=cfg.progress,
-            raw_head_epochs=cfg.protocols.ar_epochs,
+            raw=cfg.protocols,
             raw_heads=str(out / "raw_heads"),
         )
         best_epoch = train_or_reuse(train_cfg, train)["best_epoch"]
-        anon = tradeoff.evaluate_suite(roles, run / "eval", str(run / "best"), cfg.seed, cfg.protocols)
+        anon = comparison.evaluate_suite(roles, run / "eval", str(run / "best"), cfg.seed, cfg.protocols)
         row = {"w_B": wb, "w_T": wt, "run": str(run), "best_epoch": best_epoch}
-        row.update({task: tradeoff.metric(r) for task, r in anon.items()})
+        row.update({task: comparison.metric(r) for task, r in anon.items()})
         rows.append(row)
         print(f"w_B {wb:g}, w_T {wt:g}: privacy cMAP {row['privacy']:.4f}, action top-1 {row['ar']:.4f}", flush=True)
-    raw_point = (tradeoff.metric(raw["privacy"]), tradeoff.metric(raw["ar"]))
+    raw_point = (comparison.metric(raw["privacy"]), comparison.metric(raw["ar"]))
     chance = (float(raw["privacy"]["chance_cmap"]), float(raw["ar"]["chance_top1"]))
-    nhv = tradeoff.normalized_hypervolume([(r["privacy"], r["ar"]) for r in rows], raw_point, chance)
+    nhv = comparison.normalized_hypervolume([(r["privacy"], r["ar"]) for r in rows], raw_point, chance)
     metrics = {
         "points": rows,
-        "raw": {task: tradeoff.metric(r) for task, r in raw.items()},
+        "raw": {task: comparison.metric(r) for task, r in raw.items()},
         "chance": {"privacy": chance[0], "ar": chance[1]},
         "nhv": nhv,
         "config": asdict(cfg),

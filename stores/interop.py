@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentanon.contracts import EncoderSpec
+from latentanon.contracts import EncoderSpec, clip_span
 from latentanon.stores.reader import FeatureStore, open_store
 from latentanon.stores.writer import StoreWriter, VideoRows
 
@@ -42,8 +42,7 @@ LABEL_COLUMNS = ("key", "label", "split", "subject", "gender")  # headerless lab
 
 def _clip_span(recipe: dict) -> int:
     enc = recipe.get("encoder") or {}
-    length, stride = enc.get("clip_length"), enc.get("frame_stride") or 1
-    return int(length) * int(stride) if length else DEFAULT_CLIP_SPAN
+    return clip_span(enc) if enc.get("clip_length") else DEFAULT_CLIP_SPAN
 
 
 def _is_abnormal(label: int, meta: dict) -> bool:
@@ -333,7 +332,7 @@ def import_npy(
         spec = encoder_spec if isinstance(encoder_spec, EncoderSpec) else EncoderSpec.from_dict(encoder_spec)
         if spec.feature_dim != d:
             raise ValueError(f"encoder spec {spec.name} has feature_dim {spec.feature_dim}, the files have D={d}")
-    span = spec.clip_length * spec.frame_stride
+    span = spec.clip_span
     recipe = {
         "encoder": spec.to_dict(),
         "clip": {"length": spec.clip_length, "frame_stride": spec.frame_stride, "rule": "unknown (imported)"},
@@ -357,7 +356,8 @@ def import_npy(
     if classes:
         task = "tad" if ann_classes and not names else "action"
         extra["dataset"] = {"name": "imported", "task": task, "classes": classes, "attributes": []}
-    with StoreWriter(out, recipe, (t_prime, d), 0, extra_attrs=extra) as writer:
+    # imported features are pooled by the mean over T' (an exact copy for T' = 1)
+    with StoreWriter(out, recipe, (t_prime, d), 0, extra_attrs=extra, pooling={"type": "mean"}) as writer:
         for index, key in enumerate(order):
             a = arrays[key].astype(np.float32)
             tokens = a if tokens_in else a[:, None, :]  # (T, T', D)

@@ -6,6 +6,7 @@ the shards of a run gives the same arrays as a single-process run over the whole
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -75,7 +76,13 @@ def merge_stores(parts: list[str], out: str, progress: bool = True) -> FeatureSt
     readers = [
         {name: _SequentialRows(s.group[name], s.num_clips) for name in ("clips/tokens", "clips/pooled")} for s in stores
     ]
-    with StoreWriter(out, first.recipe, first.token_shape, first.static_count) as writer:
+    poolings = {json.dumps(s.pooling, sort_keys=True) for s in stores}
+    if len(poolings) != 1 or first.pooling is None:
+        raise ValueError(
+            "the parts differ in their pooling record or have none (store format 1): upgrade each part with "
+            "`python -m latentanon.stores upgrade PART` first"
+        )
+    with StoreWriter(out, first.recipe, first.token_shape, first.static_count, pooling=first.pooling) as writer:
         for _, _key, p, row in tqdm(videos, desc="merge", unit="video", disable=not progress):
             s = stores[p]
             off, n = int(s.videos["clip_offset"][row]), int(s.videos["clip_count"][row])

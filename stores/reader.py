@@ -16,7 +16,7 @@ import numpy as np
 import zarr
 
 from latentanon.contracts import EncoderSpec
-from latentanon.stores.schema import FAILURE_COLUMNS, VIDEO_COLUMNS
+from latentanon.stores.schema import FAILURE_COLUMNS, READABLE_FORMATS, VIDEO_COLUMNS
 from latentanon.stores.writer import _open_group
 
 
@@ -53,6 +53,12 @@ class FeatureStore:
             raise ValueError(f"{self.path!r} is not a latentanon store (no 'latentanon' group attribute)")
         meta = dict(self.group.attrs["latentanon"])
         self.format = meta["format"]
+        if self.format not in READABLE_FORMATS:
+            raise ValueError(
+                f"{self.path!r} has store format {self.format}; this library reads formats {list(READABLE_FORMATS)}: "
+                "upgrade latentanon"
+            )
+        self.pooling: dict | None = meta.get("pooling")  # None: format 1, see latentanon.features.store_pooler
         self.recipe: dict = meta["recipe"]
         self.recipe_hash: str = meta["recipe_hash"]
         committed = dict(self.group.attrs["committed"])

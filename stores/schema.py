@@ -10,7 +10,8 @@ One Zarr group per (dataset, split set, encoder[, anonymizer]):
     videos/<col>    (V,)                   one row per stored video: see VIDEO_COLUMNS
     failures/<col>  (F,)                   one row per input that could not be decoded: see FAILURE_COLUMNS
 
-Group attributes: ``latentanon`` holds the format version, the extraction recipe and its hash; ``committed``
+Group attributes: ``latentanon`` holds the format version, the extraction recipe and its hash, and (format 2) the
+encoder's pooling record (``contracts.Pooler.to_record``: mean, or mean then the encoder's ``fc_norm``); ``committed``
 holds the row counts that are durable. Rows past ``committed`` are leftovers of an interrupted run and are
 ignored by readers and overwritten by the next writer.
 """
@@ -22,7 +23,10 @@ import json
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# 1: no pooling record (training rebuilt the encoder to pool); opened read-only, ``python -m latentanon.stores
+# upgrade STORE`` adds the record in place
+READABLE_FORMATS = (1, 2)
 
 # name -> (numpy dtype, fill value for "unknown")
 VIDEO_COLUMNS: dict[str, tuple[str, object]] = {
@@ -64,6 +68,8 @@ def recipe_identity(recipe: dict) -> dict:
     out = {k: recipe.get(k) for k in IDENTITY_FIELDS}
     if isinstance(out["encoder"], dict):
         out["encoder"] = {k: v for k, v in out["encoder"].items() if k != "weights"}
+    if isinstance(out["anonymizer"], dict):  # where its checkpoint lives is provenance, as for the encoder
+        out["anonymizer"] = {k: v for k, v in out["anonymizer"].items() if k != "checkpoint"}
     return out
 
 

@@ -11,6 +11,7 @@ arrays as an uninterrupted one. Parallel extraction writes one store per shard; 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ import zarr
 from latentanon.stores.schema import (
     FAILURE_COLUMNS,
     FORMAT_VERSION,
+    READABLE_FORMATS,
     VIDEO_COLUMNS,
     chunk_rows,
     numpy_dtype,
@@ -77,6 +79,8 @@ class StoreWriter:
         flush_seconds: buffered rows are committed at least this often.
         flush_rows: ... and whenever this many clip rows are buffered (default: one chunk).
         extra_attrs: attributes stored beside the recipe that are not part of it (e.g. the shard).
+        pooling: the encoder's pooling record (``Pooler.to_record()``), kept so that readers never rebuild the
+            encoder; required for a new store, checked against an existing one.
     """
 
     def __init__(
@@ -88,8 +92,10 @@ class StoreWriter:
         flush_seconds: float = 30.0,
         flush_rows: int | None = None,
         extra_attrs: dict | None = None,
+        pooling: dict | None = None,
     ):
         self.path = str(path)
+        self.pooling = pooling
         self._lock_fd = self._acquire_lock()
         try:
             self._setup(recipe, token_shape, static_count, flush_seconds, flush_rows, extra_attrs)
@@ -112,6 +118,11 @@ class StoreWriter:
         if exists:
             self._check_existing(recipe)
         else:
+            if not isinstance(self.pooling, dict) or "type" not in self.pooling:
+                raise ValueError(
+                    f"{self.path}: a new store needs the encoder's pooling record (Pooler.from_encoder(encoder)"
+                    f".to_record()), got {self.pooling!r}"
+                )
             self._create(recipe, extra_attrs or {})
         self.rows = chunk_rows(t * d * 2)
         self.flush_rows = flush_rows or self.rows
@@ -133,6 +144,18 @@ class StoreWriter:
         if "latentanon" not in group.attrs:
             raise ValueError(f"{self.path} is a Zarr group but not a latentanon store; choose another --out")
         return True
+
+    @classmethod
+    @contextlib.contextmanager
+    def locked(cls, path: str):
+        """Hold the store's writer lock (no writer may run meanwhile), e.g. to rewrite its attributes in place."""
+        writer = cls.__new__(cls)
+        writer.path = str(path)
+        writer._lock_fd = writer._acquire_lock()
+        try:
+            yield
+        finally:
+            writer._release_lock()
 
     def _acquire_lock(self):
         if not _is_local(self.path):
@@ -173,7 +196,12 @@ class StoreWriter:
                 )
         g.attrs.update(
             {
-                "latentanon": {"format": FORMAT_VERSION, "recipe": recipe, "recipe_hash": recipe_hash(recipe)},
+                "latentanon": {
+                    "format": FORMAT_VERSION,
+                    "recipe": recipe,
+                    "recipe_hash": recipe_hash(recipe),
+                    "pooling": self.pooling,
+                },
                 "committed": {"videos": 0, "clips": 0, "failures": 0},
                 **extra_attrs,
             }
@@ -181,6 +209,11 @@ class StoreWriter:
 
     def _check_existing(self, recipe: dict) -> None:
         meta = self.group.attrs["latentanon"]
+        if meta.get("format") in READABLE_FORMATS and meta.get("format") != FORMAT_VERSION:
+            raise ValueError(
+                f"{self.path} has store format {meta.get('format')}; this library appends only to format "
+                f"{FORMAT_VERSION}: upgrade it in place first with `python -m latentanon.stores upgrade {self.path}`"
+            )
         if meta.get("format") != FORMAT_VERSION:
             raise ValueError(f"{self.path} has store format {meta.get('format')}, this library writes {FORMAT_VERSION}")
         diffs = recipe_differences(meta["recipe"], recipe)
@@ -190,6 +223,8 @@ class StoreWriter:
                 + "\n  ".join(diffs)
                 + "\nwrite to a new --out, or re-run with the store's settings"
             )
+        if self.pooling is not None and meta.get("pooling") != self.pooling:
+            raise ValueError(f"refusing to append to {self.path}: its pooling record differs from this run's encoder")
         stored_shape = tuple(self.group["clips/tokens"].shape[1:])
         if stored_shape != self.token_shape or self.group["static/tokens"].shape[1] != self.static_count:
             raise ValueError(

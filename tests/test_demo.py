@@ -1,12 +1,18 @@
 import json
 
 from latentanon.demo import DemoConfig, main
-from latentanon.tradeoff import Protocols
+from latentanon.heads.linear import LinearConfig
+from latentanon.protocols import ADConfig, HeadSettings, TADConfig
 
 
 def test_demo_runs_end_to_end_on_the_synthetic_benchmark(synthetic_small, tmp_path, capsys):
     (tmp_path / "synthetic-small").symlink_to(synthetic_small)  # reuse the session's build (generate skips it)
-    quick = Protocols(ar_epochs=10, tad_epochs=2, tad_embed_dim=64, ad_steps=10, ad_dims=(64, 64, 64), probe_epochs=5)
+    quick = HeadSettings(
+        linear=LinearConfig(epochs=10),
+        tad=TADConfig(epochs=2, embed_dim=64),
+        ad=ADConfig(steps=10, dims=(64, 64, 64)),
+        probe_epochs=5,
+    )
     result = main(DemoConfig(out=str(tmp_path), num_workers=0, epochs=2, protocols=quick))
     assert result["stores"]["ucf101"]["videos"] > 0 and result["stores"]["ucf101"]["classes"] >= 10
     assert (

@@ -1,49 +1,22 @@
 import json
 
-import numpy as np
 import pytest
 import torch
 
 from latentanon.config import ConfigError
 from latentanon.evaluate import EvaluateConfig, cli, main
 from latentanon.heads.linear import LinearConfig, LinearHead
-from latentanon.stores import StoreWriter, VideoRows
+from tests.synthetic_stores import write_action_store
 
-RECIPE = {
-    "encoder": {"name": "fake", "weights_sha256": "x"},
-    "clip": {},
-    "transform": {},
-    "static": {},
-    "compute_dtype": "fp32",
-    "anonymizer": None,
-}
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_store(path, classes=4, videos_per_class=12, separable=True, seed=0):
-    rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((classes, 16)) * 3
-    with StoreWriter(str(path), RECIPE, (1, 16), 0) as w:
-        for i in range(classes * videos_per_class):
-            label = i % classes
-            n = int(rng.integers(3, 8))
-            pooled = rng.standard_normal((n, 16)) + (centres[label] if separable else 0)
-            w.add_video(
-                VideoRows(
-                    columns={
-                        "key": f"v{i}",
-                        "index": i,
-                        "label": label,
-                        "split": "test" if (i // classes) % 4 == 3 else "train",
-                        "status": "ok",
-                    },
-                    tokens=pooled[:, None].astype(np.float16),
-                    pooled=pooled.astype(np.float16),
-                    static_tokens=np.zeros((0, 1, 16), np.float16),
-                    static_pooled=np.zeros((0, 16), np.float16),
-                    static_frames=np.zeros(0, np.int64),
-                )
-            )
-    return str(path)
+    """One quarter of each class's videos in test; no subjects, so validation is held out per class."""
+    return write_action_store(
+        path, classes=classes, groups=videos_per_class * 3 // 4, test_groups=videos_per_class // 4, static_clips=0,
+        action=1.0 if separable else 0.0, subjects=False, seed=seed,
+    )  # fmt: skip
 
 
 def test_ar_learns_separable_classes_and_writes_reports(tmp_path):
@@ -79,7 +52,7 @@ def test_bad_inputs_are_explained(tmp_path, capsys):
     with pytest.raises(ConfigError, match="--task must be one of"):
         main(EvaluateConfig(task="pose", store="x"))
     assert cli(["--task", "ar", "--store", str(tmp_path / "missing.zarr"), "--out", str(tmp_path / "r.json")]) == 2
-    assert "no feature store" in capsys.readouterr().err
+    assert "no such feature store" in capsys.readouterr().err
 
 
 def test_linear_head_loss_terms_and_gradients():
@@ -92,32 +65,13 @@ def test_linear_head_loss_terms_and_gradients():
         LinearHead(8, 1)
 
 
-def _suite_store(synthetic_small, tmp_path, suite):
-    from latentanon.precompute import PrecomputeConfig
-    from latentanon.precompute import main as precompute
-
-    out = tmp_path / f"{suite}.zarr"
-    precompute(
-        PrecomputeConfig(
-            dataset=suite,
-            root=str(synthetic_small / suite),
-            out=str(out),
-            static_clips=0,
-            num_workers=2,
-            batch_size=32,
-            progress=False,
-        )
-    )
-    return str(out)
-
-
-def test_tad_and_ad_run_the_protocol_on_generated_suites(synthetic_small, tmp_path):
-    from latentanon.evaluate import ADConfig, TADConfig
+def test_tad_and_ad_run_the_protocol_on_synthetic_stores(tad_store, ad_store, tmp_path):
+    from latentanon.protocols import ADConfig, TADConfig
 
     tad = main(
         EvaluateConfig(
             task="tad",
-            store=_suite_store(synthetic_small, tmp_path, "thumos14"),
+            store=tad_store,
             out=str(tmp_path / "tad.json"),
             val_fraction=0.3,
             tad=TADConfig(epochs=2, warmup_epochs=1, embed_dim=64),
@@ -130,7 +84,7 @@ def test_tad_and_ad_run_the_protocol_on_generated_suites(synthetic_small, tmp_pa
     ema = main(
         EvaluateConfig(
             task="tad",
-            store=_suite_store(synthetic_small, tmp_path, "thumos14"),
+            store=tad_store,
             out=str(tmp_path / "tad_ema.json"),
             val_fraction=0.3,
             tad=TADConfig(epochs=2, warmup_epochs=1, embed_dim=64, ema=0.9),
@@ -139,15 +93,15 @@ def test_tad_and_ad_run_the_protocol_on_generated_suites(synthetic_small, tmp_pa
     )
     assert ema["config"]["tad"]["ema"] == 0.9 and 0 <= ema["test_average_mAP"] <= 1
     with pytest.raises(ValueError, match="tad.ema must be in"):
-        main(EvaluateConfig(task="tad", store=_suite_store(synthetic_small, tmp_path, "thumos14"),
+        main(EvaluateConfig(task="tad", store=tad_store,
                             out=str(tmp_path / "x.json"), tad=TADConfig(ema=1.0), progress=False))  # fmt: skip
     ad = main(
         EvaluateConfig(
             task="ad",
-            store=_suite_store(synthetic_small, tmp_path, "ucf_crime"),
+            store=ad_store,
             out=str(tmp_path / "ad.json"),
             val_fraction=0.3,
-            ad=ADConfig(steps=4, val_every=2, batch_size=4),
+            ad=ADConfig(steps=4, val_every=2, batch_size=4, dims=(64, 64, 64)),
             progress=False,
         )
     )

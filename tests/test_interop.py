@@ -17,6 +17,8 @@ RECIPE = {
     "anonymizer": None,
 }
 
+MEAN = {"type": "mean"}  # the pooling record of a store whose clip feature is the token mean
+
 
 def rows(key, index, n, label, split, meta=None, seed=0):
     rng = np.random.default_rng(seed)
@@ -43,7 +45,9 @@ def rows(key, index, n, label, split, meta=None, seed=0):
 
 
 def write(path, videos, dataset=None):
-    with StoreWriter(str(path), RECIPE, (T, D), S, extra_attrs={"dataset": dataset} if dataset else None) as w:
+    with StoreWriter(
+        str(path), RECIPE, (T, D), S, pooling=MEAN, extra_attrs={"dataset": dataset} if dataset else None
+    ) as w:
         for v in videos:
             w.add_video(v)
     return open_store(str(path))

@@ -258,3 +258,18 @@ def test_shards_from_flags_and_torchrun(monkeypatch):
     assert shard_path("f.zarr", 1, 3) == "f.zarr.part-1-of-3" and shard_path("f.zarr", 0, 1) == "f.zarr"
     with pytest.raises(ConfigError, match="need 0 <= I < N"):
         parse_shard("2/2")
+
+
+def test_a_pixel_anonymizer_is_applied_before_the_encoder_and_recorded(video_dir, reference_store, tmp_path):
+    out = tmp_path / "pix.zarr"
+    main(dataclasses.replace(config(video_dir, out, num_workers=0), anonymizer="identity"))
+    raw, anon = open_store(str(reference_store)), open_store(str(out))
+    rec = anon.recipe["anonymizer"]
+    assert rec["kind"] == "pixel" and rec["name"] == "identity" and len(rec["weights_sha256"]) == 64
+    assert anon.recipe_hash != raw.recipe_hash and anon.pooling == raw.pooling and anon.format == 2
+    # identity pixels: the features of the raw store, up to the [0, 1] round trip of the normalisation
+    np.testing.assert_allclose(anon.tokens().astype(np.float32), raw.tokens().astype(np.float32), atol=2e-2)
+    with pytest.raises(ConfigError, match="latent anonymizer"):
+        main(dataclasses.replace(config(video_dir, tmp_path / "x.zarr"), anonymizer="splavu"))
+    with pytest.raises(ConfigError, match="needs --anonymizer"):
+        main(dataclasses.replace(config(video_dir, tmp_path / "y.zarr"), anonymizer_checkpoint="w.safetensors"))

@@ -1,5 +1,5 @@
-"""The evaluation recipes (privacy attack suite, gait, gender bias, trade-off, report) on the synthetic `small`
-preset, their pure pieces on planted data, and every shipped config."""
+"""The evaluation recipes (privacy attack suite, gait, gender bias, trade-off, report) on synthetic feature stores
+(tests/synthetic_stores.py), their pure pieces on planted data, and every shipped config."""
 
 from __future__ import annotations
 
@@ -9,42 +9,36 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from latentanon.comparison import normalized_hypervolume
 from latentanon.config import parse_cli
-from latentanon.precompute import PrecomputeConfig
-from latentanon.precompute import main as precompute
+from latentanon.heads.linear import LinearConfig
 from latentanon.probes import attack_cmap, knn_cmap
+from latentanon.protocols import HeadSettings
 from latentanon.recipes import gait, gender_bias, privacy_probe, report
 from latentanon.recipes import tradeoff as sweep
-from latentanon.tradeoff import Protocols, normalized_hypervolume
-from latentanon.train_aam import AdapterConfig, TrainConfig, Weights
-from latentanon.train_aam import main as train
+from latentanon.training import AdapterConfig, TrainConfig, Weights
+from latentanon.training import main as train
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 ROOT = Path(__file__).resolve().parents[1]
-CKPT = ROOT / "checkpoints" / "i3d-r50-tiny-synthetic" / "model.safetensors"
 PNG = b"\x89PNG\r\n\x1a\n"
-QUICK = Protocols(ar_epochs=5, probe_epochs=3)
+QUICK = HeadSettings(linear=LinearConfig(epochs=5), probe_epochs=3)
 
 
 @pytest.fixture(scope="module")
-def small(synthetic_small, tmp_path_factory):
-    """Stores of the small preset (pretrained tiny encoder) and two 1-epoch adapters, with and without L_LC."""
+def small(one_thread, action_store, privacy_store, gait_store, ntu_store, toyota_store, tmp_path_factory):
+    """Synthetic stores of every suite the recipes read (tiny encoder) and two 1-epoch adapters, with and without
+    L_LC, trained on the action store."""
     out = tmp_path_factory.mktemp("recipes")
-    stores = {}
-    for suite in ("ucf101", "vispr", "casia_b", "ntu60", "toyota_smarthome"):
-        stores[suite] = str(out / f"{suite}.zarr")
-        precompute(
-            PrecomputeConfig(
-                dataset=suite, root=str(synthetic_small / suite), encoder="i3d-r50-tiny", checkpoint=str(CKPT),
-                out=stores[suite], num_workers=0, batch_size=32, static_clips=2 if suite == "ucf101" else 0,
-                progress=False,
-            )
-        )  # fmt: skip
+    stores = {"ucf101": action_store, "vispr": privacy_store, "casia_b": gait_store, "ntu60": ntu_store,
+              "toyota_smarthome": toyota_store}  # fmt: skip
     for name, lc in (("aam", 100.0), ("nolc", 0.0)):
         train(
             TrainConfig(
                 action_store=stores["ucf101"], out=str(out / name), aam=AdapterConfig(depth=1, ff_dim=64),
                 weights=Weights(lc=lc, budget=1.0, ar=1.0, tad=0.0, ad=0.0), epochs=1, batch_size=16,
-                raw_head_epochs=5, progress=False, raw_heads=str(out / "raw_heads"),
+                raw=HeadSettings(linear=LinearConfig(epochs=5)), progress=False, raw_heads=str(out / "raw_heads"),
             )
         )  # fmt: skip
         stores[name] = str(out / name / "best")
@@ -98,7 +92,7 @@ def test_attackers_reject_bad_input():
         attack_cmap("mlp", x, y, split, seed=0, select="best")
 
 
-def test_privacy_probe_recipe_on_the_small_preset(small, tmp_path):
+def test_privacy_probe_recipe_on_synthetic_stores(small, tmp_path):
     cfg = privacy_probe.PrivacyProbeConfig(
         raw=small["vispr"], anonymized=small["aam"], out=str(tmp_path), epochs=3, progress=False
     )
@@ -184,7 +178,7 @@ def test_bias_subset_balances_subjects_and_skews_every_action_but_the_flipped_on
         gender_bias.bias_subset(labels, gender, subject, split, "M", 0.4, 1, ("train",), seed=0)
 
 
-def test_gender_bias_recipe_on_the_small_preset(small, tmp_path):
+def test_gender_bias_recipe_on_synthetic_stores(small, tmp_path):
     cfg = gender_bias.GenderBiasConfig(
         ntu=small["ntu60"], toyota=small["toyota_smarthome"], anonymized=small["aam"], out=str(tmp_path), epochs=5,
         progress=False,
@@ -219,7 +213,7 @@ def test_normalized_hypervolume_by_hand():
         normalized_hypervolume([raw], (0.5, 0.8), chance)
 
 
-def test_tradeoff_and_report_on_the_small_preset(small, tmp_path):
+def test_tradeoff_and_report_on_synthetic_stores(small, tmp_path):
     points = sweep.parse_points("0:1,3:1")
     assert points == [(0.0, 1.0), (3.0, 1.0)]
     with pytest.raises(ValueError, match="w_B:w_T"):

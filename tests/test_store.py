@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +27,8 @@ RECIPE = {
     "library_version": "0.1.0",
 }
 
+MEAN = {"type": "mean"}  # the pooling record of a store whose clip feature is the token mean
+
 
 def rows(key, index, n, seed=0, label=-1):
     rng = np.random.default_rng(seed)
@@ -50,7 +53,7 @@ def rows(key, index, n, seed=0, label=-1):
 
 
 def write(path, videos, failures=(), **kw):
-    with StoreWriter(str(path), RECIPE, (T, D), S, **kw) as w:
+    with StoreWriter(str(path), RECIPE, (T, D), S, pooling=MEAN, **kw) as w:
         for v in videos:
             w.add_video(v)
         for f in failures:
@@ -83,7 +86,7 @@ def test_roundtrip_csr_and_tables(tmp_path):
 def test_uncommitted_rows_are_invisible_and_dropped(tmp_path):
     path = str(tmp_path / "s")
     write(path, [rows("a", 0, 2)])
-    w = StoreWriter(path, RECIPE, (T, D), S)
+    w = StoreWriter(path, RECIPE, (T, D), S, pooling=MEAN)
     # simulate a crash mid-flush: rows are written, the commit attribute is not
     w._append(w.group["clips/tokens"], 2, np.ones((3, T, D), np.float16))
     w._append(w.group["videos/key"], 1, np.array(["ghost"], dtype=np.dtypes.StringDType()))
@@ -103,34 +106,34 @@ def test_recipe_mismatch_is_refused_naming_the_difference(tmp_path):
     other["encoder"]["weights_sha256"] = "def"
     other["transform"]["input_size"] = 112
     with pytest.raises(ValueError) as err:
-        StoreWriter(path, other, (T, D), S)
+        StoreWriter(path, other, (T, D), S, pooling=MEAN)
     assert "encoder.weights_sha256: store has 'abc', this run has 'def'" in str(err.value)
     assert "transform.input_size" in str(err.value)
     moved = json.loads(json.dumps(RECIPE))  # only provenance differs: accepted
     moved["encoder"]["weights"] = "/elsewhere/b.pth"
     moved["library_version"] = "9.9"
     assert recipe_hash(moved) == recipe_hash(RECIPE) and not recipe_differences(RECIPE, moved)
-    StoreWriter(path, moved, (T, D), S).close()
+    StoreWriter(path, moved, (T, D), S, pooling=MEAN).close()
     with pytest.raises(ValueError, match="holds tokens"):
-        StoreWriter(path, RECIPE, (T, 2 * D), S)
+        StoreWriter(path, RECIPE, (T, 2 * D), S, pooling=MEAN)
 
 
 def test_second_writer_is_locked_out(tmp_path):
     path = str(tmp_path / "s")
-    with StoreWriter(path, RECIPE, (T, D), S):
+    with StoreWriter(path, RECIPE, (T, D), S, pooling=MEAN):
         with pytest.raises(StoreLockedError, match="another process is writing"):
-            StoreWriter(path, RECIPE, (T, D), S)
-    StoreWriter(path, RECIPE, (T, D), S).close()  # released on close
+            StoreWriter(path, RECIPE, (T, D), S, pooling=MEAN)
+    StoreWriter(path, RECIPE, (T, D), S, pooling=MEAN).close()  # released on close
 
 
 def test_refuses_foreign_folders(tmp_path):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "data.txt").write_text("keep me")
     with pytest.raises(ValueError, match="not a latentanon store"):
-        StoreWriter(str(tmp_path / "x"), RECIPE, (T, D), S)
+        StoreWriter(str(tmp_path / "x"), RECIPE, (T, D), S, pooling=MEAN)
     zarr.open_group(str(tmp_path / "z"), mode="w")
     with pytest.raises(ValueError, match="not a latentanon store"):
-        StoreWriter(str(tmp_path / "z"), RECIPE, (T, D), S)
+        StoreWriter(str(tmp_path / "z"), RECIPE, (T, D), S, pooling=MEAN)
     with pytest.raises(FileNotFoundError, match="no feature store"):
         open_store(str(tmp_path / "nothing"))
 
@@ -183,3 +186,51 @@ def test_store_info_cli(tmp_path, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["clips"] == 2 and info["encoder"] == "fake"
     assert store_cli(["info", str(tmp_path / "missing")]) == 2
+
+
+# ------------------------------------------------------------------------------------------ format versions
+
+OLD_STORE = Path(__file__).parent / "fixtures" / "stores" / "v1_videomae_tiny.zarr"  # written by format-1 code
+
+
+def test_a_new_store_needs_the_encoders_pooling_record(tmp_path):
+    with pytest.raises(ValueError, match="pooling record"):
+        StoreWriter(str(tmp_path / "p"), RECIPE, (T, D), S)
+
+
+def test_a_format_1_store_opens_evaluates_as_before_and_upgrades_in_place(tmp_path):
+    import json
+    import shutil
+
+    import torch
+
+    from latentanon.features import StoreFormatWarning, store_pooler, upgrade_store
+    from latentanon.protocols import HeadSettings, run_ar
+    from latentanon.stores.__main__ import main as store_cli
+
+    old = open_store(str(OLD_STORE))
+    assert old.format == 1 and old.pooling is None and old.num_videos == 18
+    # the figures the format-1 code computed on this store (tests/fixtures/stores/v1_videomae_tiny.ar.json)
+    before = json.loads((OLD_STORE.parent / "v1_videomae_tiny.ar.json").read_text())
+    result = run_ar(old, HeadSettings(), seed=0, progress=False)
+    for key in ("test_top1", "val_top1", "best_epoch"):
+        assert result.metrics[key] == pytest.approx(before[key], abs=1e-9), key
+    with pytest.warns(StoreFormatWarning, match="upgrade"):
+        rebuilt = store_pooler(old)  # no record: the encoder is rebuilt from the recipe (random seeded weights)
+    assert rebuilt.norm is not None  # VideoMAE pools with fc_norm
+    with torch.no_grad():
+        pooled = rebuilt(torch.from_numpy(old.tokens().astype(np.float32))).numpy()
+    assert np.abs(pooled - old.pooled().astype(np.float32)).max() < 2e-2  # float16 storage
+
+    copy = tmp_path / "old.zarr"
+    shutil.copytree(OLD_STORE, copy)
+    with pytest.raises(ValueError, match="upgrade it in place first"):
+        StoreWriter(str(copy), old.recipe, old.token_shape, old.static_count, pooling={"type": "mean"})
+    assert store_cli(["upgrade", str(copy)]) == 0
+    new = open_store(str(copy))
+    assert new.format == 2 and new.pooling["type"] == "mean+layernorm"
+    assert new.recipe_hash == old.recipe_hash and new.num_videos == old.num_videos
+    with torch.no_grad():
+        x = torch.from_numpy(old.tokens()[:4].astype(np.float32))
+        assert torch.allclose(store_pooler(new)(x), rebuilt(x), atol=1e-6)
+    assert upgrade_store(str(copy))["changed"] is False

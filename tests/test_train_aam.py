@@ -15,13 +15,17 @@ from latentanon.checkpoint import load_aam, save_aam
 from latentanon.config import ConfigError
 from latentanon.evaluate import EvaluateConfig
 from latentanon.evaluate import main as evaluate
+from latentanon.heads.linear import LinearConfig
 from latentanon.precompute import PrecomputeConfig
 from latentanon.precompute import main as precompute
-from latentanon.stores import StoreWriter, VideoRows, open_store
-from latentanon.train_aam import AdapterConfig, TrainConfig, Trainer, TrainingError, Weights
+from latentanon.protocols import HeadSettings
+from latentanon.stores import open_store
 from latentanon.train_aam import cli as train_cli
-from latentanon.train_aam import main as train
+from latentanon.training import AdapterConfig, TrainConfig, Trainer, TrainingError, Weights
+from latentanon.training import main as train
 from latentanon.video import discover_videos, iter_clip_frames, to_model_input
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 ENCODER = "videomae-tiny"  # has fc_norm: the anonymized clip feature is fc_norm(mean(AAM(tokens)))
 
@@ -38,26 +42,44 @@ def raw_store(video_dir, tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def adapter(raw_store, tmp_path_factory):
-    """A random (non-identity) token adapter saved as a checkpoint of the raw store's encoder."""
-    store = open_store(str(raw_store))
+def _random_adapter(store_path, out):
+    """A random (non-identity) token adapter saved as a checkpoint of the store's encoder."""
+    store = open_store(str(store_path))
     torch.manual_seed(0)
     aam = AAM(AAMConfig(dim=store.spec.feature_dim, heads=4, ff_dim=64, depth=2, zero_init=False))
-    path = tmp_path_factory.mktemp("aam") / "best"
+    path = out / "best"
     save_aam(path, aam, {"encoder": store.recipe["encoder"], "store_recipe_hash": store.recipe_hash})
     return path
 
 
+@pytest.fixture(scope="module")
+def adapter(raw_store, tmp_path_factory):
+    return _random_adapter(raw_store, tmp_path_factory.mktemp("aam"))
+
+
+@pytest.fixture(scope="module")
+def token_store(feature_store):
+    """Synthetic features of the same encoder (8 tokens per clip, fc_norm pooling) with 2 static clips."""
+    return feature_store("action", encoder=ENCODER)
+
+
+@pytest.fixture(scope="module")
+def token_adapter(token_store, tmp_path_factory):
+    return _random_adapter(token_store, tmp_path_factory.mktemp("token_aam"))
+
+
+@pytest.mark.slow  # decodes videos and runs the encoder: the end-to-end check of the training path
 def test_anonymized_encoder_equals_the_training_path_and_the_anonymized_store(video_dir, raw_store, adapter, tmp_path):
     enc = AnonymizedEncoder.from_pretrained(str(adapter))
     aam, _ = load_aam(adapter)
     encoder = create_encoder(ENCODER)
     out = tmp_path / "anon.zarr"
-    summary = anonymize(AnonymizeConfig(store=str(raw_store), aam=str(adapter), out=str(out), progress=False))
+    summary = anonymize(AnonymizeConfig(store=str(raw_store), anonymizer=str(adapter), out=str(out), progress=False))
     assert summary["written"] == 6
     anon = open_store(str(out))
-    assert anon.recipe["anonymizer"]["aam"]["mode"] == "token"
+    rec = anon.recipe["anonymizer"]
+    assert (rec["kind"], rec["name"], rec["config"]["mode"]) == ("latent", "splavu", "token")
+    assert anon.pooling == open_store(str(raw_store)).pooling  # token mode: pool(AAM(tokens)) with the encoder's pool
     assert anon.recipe_hash != open_store(str(raw_store)).recipe_hash
     spec = enc.spec
     for record in discover_videos(video_dir):
@@ -79,77 +101,54 @@ def test_anonymized_encoder_equals_the_training_path_and_the_anonymized_store(vi
     assert np.abs(anon.pooled().astype(np.float32) - raw.pooled().astype(np.float32)).max() > 0.1
     # re-running skips what is there
     assert (
-        anonymize(AnonymizeConfig(store=str(raw_store), aam=str(adapter), out=str(out), progress=False))["written"] == 0
+        anonymize(AnonymizeConfig(store=str(raw_store), anonymizer=str(adapter), out=str(out), progress=False))[
+            "written"
+        ]
+        == 0
     )
 
 
-def test_evaluate_with_aam_sees_the_anonymized_features(raw_store, adapter, tmp_path):
-    from latentanon.wrapper import AnonymizedStore
+def test_evaluate_with_aam_sees_the_anonymized_features(token_store, token_adapter, tmp_path):
+    from latentanon.features import AnonymizedStore
+
+    raw_store, adapter = token_store, token_adapter
 
     view = AnonymizedStore.from_checkpoint(open_store(str(raw_store)), str(adapter))
     out = tmp_path / "anon.zarr"
-    anonymize(AnonymizeConfig(store=str(raw_store), aam=str(adapter), out=str(out), progress=False))
+    anonymize(AnonymizeConfig(store=str(raw_store), anonymizer=str(adapter), out=str(out), progress=False))
     np.testing.assert_allclose(view.pooled(), open_store(str(out)).pooled().astype(np.float32), atol=2e-3)
     with pytest.raises(ValueError, match="already anonymized"):
         AnonymizedStore.from_checkpoint(open_store(str(out)), str(adapter))
     # recipes take an adapter checkpoint or the anonymized store itself, interchangeably
-    from latentanon.wrapper import open_features
+    from latentanon.features import open_features
 
     via_store = open_features(str(raw_store), str(out))
     assert via_store.recipe["anonymizer"] and np.array_equal(via_store.pooled(), open_store(str(out)).pooled())
-    with pytest.raises(ValueError, match="neither an adapter checkpoint nor an anonymized store"):
+    with pytest.raises(ValueError, match="neither an anonymizer checkpoint nor an anonymized store"):
         open_features(str(raw_store), str(raw_store))
-    with pytest.raises(FileNotFoundError, match="not a complete latentanon checkpoint"):
+    with pytest.raises(FileNotFoundError, match="no such anonymizer checkpoint or store"):
         evaluate(
-            EvaluateConfig(task="ar", store=str(raw_store), aam=str(tmp_path / "nothing"), out=str(tmp_path / "r.json"))
+            EvaluateConfig(
+                task="ar", store=str(raw_store), anonymizer=str(tmp_path / "nothing"), out=str(tmp_path / "r.json")
+            )
         )
 
 
 # ------------------------------------------------------------------------------------------------ training
 
 
-def _spec_of(name: str) -> dict:
-    return create_encoder(name).spec.to_dict()
-
-
-def make_train_store(path, classes=4, per_class=12, seed=0):
-    """Features of the random i3d-r50-tiny spec: the action moves the tokens, a private vector sits in every clip."""
-    spec = _spec_of("i3d-r50-tiny")
-    d = spec["feature_dim"]
-    recipe = {"encoder": spec, "clip": {}, "transform": {}, "static": {}, "compute_dtype": "fp32", "anonymizer": None}
-    rng = np.random.default_rng(seed)
-    motion = rng.standard_normal((classes, d)) * 2
-    with StoreWriter(str(path), recipe, (2, d), 2) as w:
-        for i in range(classes * per_class):
-            label, private = i % classes, rng.standard_normal(d)
-            n = int(rng.integers(3, 6))
-            base = private + rng.standard_normal((n, 1, d)) * 0.3
-            tokens = np.concatenate([base - motion[label] / 2, base + motion[label] / 2], axis=1)  # (n, 2, d)
-            static = private + rng.standard_normal((2, 1, d)) * 0.3
-            static = np.repeat(static, 2, axis=1)  # (2, 2, d): all tokens of a static clip alike
-            w.add_video(
-                VideoRows(
-                    columns={"key": f"v{i}", "index": i, "label": label, "split": "test" if i % 4 == 3 else "train",
-                             "subject": f"s{i % 6}", "status": "ok"},
-                    tokens=tokens.astype(np.float16),
-                    pooled=tokens.mean(1).astype(np.float16),
-                    static_tokens=static.astype(np.float16),
-                    static_pooled=static.mean(1).astype(np.float16),
-                    static_frames=np.array([0, 10]),
-                )
-            )  # fmt: skip
-    return str(path)
-
-
 @pytest.fixture(scope="module")
-def train_store(tmp_path_factory):
-    return make_train_store(tmp_path_factory.mktemp("train") / "ar.zarr")
+def train_store(action_store):
+    """4 classes x 12 groups (9 train, 3 test) of i3d-r50-tiny features with 2 static clips: the action's direction
+    in every clip, the subject's private attributes in every clip and static clip."""
+    return action_store
 
 
 def small_config(store, out, **kw) -> TrainConfig:
     base = dict(
-        action_store=store, out=str(out), epochs=3, batch_size=8, lr=4e-3, raw_head_epochs=20, progress=False,
-        aam=AdapterConfig(depth=1, ff_dim=64), weights=Weights(tad=0, ad=0),
+        action_store=store, out=str(out), epochs=3, batch_size=8, lr=4e-3, progress=False,
+        raw=HeadSettings(linear=LinearConfig(epochs=20)), aam=AdapterConfig(depth=1, ff_dim=64),
+        weights=Weights(tad=0, ad=0),
     )  # fmt: skip
     base.update(kw)
     return TrainConfig(**base)
@@ -176,8 +175,10 @@ def test_train_aam_writes_checkpoints_metrics_and_a_loadable_adapter(train_store
     assert all("test" not in k for r in rows for k in r)
 
 
-def test_interrupted_training_resumes_to_the_same_adapter(train_store, tmp_path, monkeypatch):
-    train(small_config(train_store, tmp_path / "whole"))
+@pytest.mark.parametrize("window", [8192, 8], ids=["in-memory", "streamed"])
+def test_interrupted_training_resumes_to_the_same_adapter(train_store, tmp_path, monkeypatch, window):
+    """Also streamed: windows of 8 videos (blocks of one video), the next read in the background."""
+    train(small_config(train_store, tmp_path / "whole", stream_window=window))
     calls = {"n": 0}
     original = Trainer.validate
 
@@ -189,10 +190,12 @@ def test_interrupted_training_resumes_to_the_same_adapter(train_store, tmp_path,
 
     monkeypatch.setattr(Trainer, "validate", dying_validate)
     with pytest.raises(KeyboardInterrupt):
-        train(small_config(train_store, tmp_path / "cut"))
+        train(small_config(train_store, tmp_path / "cut", stream_window=window))
     monkeypatch.setattr(Trainer, "validate", original)
     assert json.loads((tmp_path / "cut" / "last" / "config.json").read_text())["epoch"] == 2
-    train(small_config(train_store, tmp_path / "cut"))
+    train(small_config(train_store, tmp_path / "cut", stream_window=window))
+    rows = [json.loads(x) for x in (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["train_videos_per_s"] > 0 for r in rows)
     a = load_file(str(tmp_path / "whole" / "last" / "model.safetensors"))
     b = load_file(str(tmp_path / "cut" / "last" / "model.safetensors"))
     assert set(a) == set(b)
@@ -212,7 +215,7 @@ def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(train_store,
     def poisoned(self, *args):
         steps["n"] += 1
         terms = original(self, *args)
-        if steps["n"] > 4:  # epoch 1 has 4 steps (36 fit videos / 8)
+        if steps["n"] > 4:  # epoch 1 has 4 steps (32 fit videos / 8)
             terms["total"] = terms["total"] * float("nan")
         return terms
 

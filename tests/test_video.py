@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import tarfile
 
 import numpy as np
@@ -97,6 +98,53 @@ def test_webdataset_shards_decode_like_files(tmp_path):
         assert (k1, i1) == (k2, i2) and np.array_equal(a1, a2)
     (tmp_path / "shards.txt").write_text("shard-000.tar\n")
     assert [r.key for r in discover_videos(tmp_path / "shards.txt")] == ["a"]
+
+
+def test_webdataset_pipe_urls_nested_keys_and_member_reads(tmp_path):
+    payloads = {name: bytes([i]) * (700 + 300 * i) for i, name in enumerate(["x/a.mp4", "x/b.MP4", "c.left.mkv"])}
+    _write_shard(tmp_path / "s0.tar", [("x/a.mp4", payloads["x/a.mp4"]), ("x/a.cls", b" 2\n")])
+    _write_shard(tmp_path / "s1.tar", [(n, payloads[n]) for n in ("x/b.MP4", "c.left.mkv")] + [("README", b"hi")])
+    recs = discover_videos(f"pipe:cat {tmp_path}/s0.tar::{tmp_path}/s1.tar")
+    assert [(r.key, r.member, r.label, r.size) for r in recs] == [
+        ("x/a", "x/a.mp4", 2, 700),
+        ("x/b", "x/b.MP4", None, 1000),
+        ("c", "c.left.mkv", None, 1300),
+    ]
+    assert recs[0].path == f"pipe:cat {tmp_path}/s0.tar" and recs[1].path == str(tmp_path / "s1.tar")
+    local = discover_videos(str(tmp_path / "s1.tar"))
+    for r in [recs[0], local[1], local[0], local[1], recs[0]]:  # forward, backward and across shards
+        assert open_source(r).getvalue() == payloads[r.member]
+    _write_shard(tmp_path / "s1.tar", [("x/b.MP4", payloads["x/b.MP4"])])  # rewritten after indexing
+    with pytest.raises(VideoDecodeError, match=r"s1\.tar' has no member 'c\.left\.mkv'"):
+        open_source(local[1])
+
+
+@pytest.mark.parametrize(
+    ("items", "error", "message"),
+    [
+        (None, FileNotFoundError, r"shard 'SHARD' does not exist"),
+        ("truncated", ValueError, r"shard 'SHARD': corrupt or truncated tar at member 'a\.mp4' \(ReadError"),
+        ("garbage", ValueError, r"shard 'SHARD': corrupt or truncated tar at its start \(ReadError"),
+        ([("a.mp4", b"v"), ("b.cls", b"1"), ("b.json", b"{}")], ValueError, r"SHARD', sample 'b': no video member"),
+        ([("a.mp4", b"v"), ("a.cls", b"walk")], ValueError, r"SHARD', member 'a\.cls': label must be an integer"),
+        ([("a.mp4", b"v"), ("a.json", b'{"split": }')], ValueError, r"SHARD', member 'a\.json': invalid JSON"),
+        ([("a.mp4", b"v"), ("a.json", b"[1]")], ValueError, r"SHARD', member 'a\.json': expected a JSON object"),
+        ([("a.mp4", b"v"), ("a.json", b'{"label": "x"}')], ValueError, r"'a\.json', field 'label': label must be"),
+    ],
+    ids=["missing", "truncated", "not-a-tar", "no-video", "bad-cls", "bad-json", "json-list", "bad-json-label"],
+)
+def test_webdataset_errors_name_shard_and_member(tmp_path, items, error, message):
+    _write_shard(tmp_path / "ok-0.tar", [("z.mp4", b"fine")])
+    shard = tmp_path / "ok-1.tar"
+    if items == "truncated":
+        _write_shard(shard, [("a.mp4", bytes(4000)), ("a.cls", b"1")])
+        shard.write_bytes(shard.read_bytes()[:2000])
+    elif items == "garbage":
+        shard.write_bytes(b"this is not a tar file" * 40)
+    elif items is not None:
+        _write_shard(shard, items)
+    with pytest.raises(error, match=message.replace("SHARD", re.escape(str(shard)))):
+        discover_videos(str(tmp_path / "ok-{0..1}.tar"))
 
 
 @pytest.mark.parametrize(

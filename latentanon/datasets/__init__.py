@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from latentanon.video import VideoRecord
 
-TASKS = ("action", "privacy", "tad", "ad", "gait", "bias")
+DATASET_TASKS = ("action", "privacy", "tad", "ad", "gait", "bias")
 
 
 class AnnotationError(ValueError):
@@ -39,7 +39,7 @@ class Dataset:
         records: one ``VideoRecord`` per video (or image), in a stable order, keys unique.
         classes: class names; ``record.label`` and segment labels index this tuple.
         attributes: names of the multi-label targets in ``record.labels`` (VISPR attributes), if any.
-        task: what the dataset is for, one of ``TASKS``.
+        task: what the dataset is for, one of ``DATASET_TASKS``.
     """
 
     name: str
@@ -49,8 +49,8 @@ class Dataset:
     task: str = "action"
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"Dataset.task must be one of {TASKS}, got {self.task!r}")
+        if self.task not in DATASET_TASKS:
+            raise ValueError(f"Dataset.task must be one of {DATASET_TASKS}, got {self.task!r}")
         keys = [r.key for r in self.records]
         if len(set(keys)) != len(keys):
             dup = next(k for k in keys if keys.count(k) > 1)
@@ -119,4 +119,12 @@ def load_dataset(name: str, root: str) -> Dataset:
     return _ADAPTERS[name](str(root))
 
 
-__all__ = ["AnnotationError", "Dataset", "TASKS", "VideoRecord", "list_datasets", "load_dataset", "register_dataset"]
+__all__ = [
+    "AnnotationError",
+    "DATASET_TASKS",
+    "Dataset",
+    "VideoRecord",
+    "list_datasets",
+    "load_dataset",
+    "register_dataset",
+]

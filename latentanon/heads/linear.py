@@ -16,10 +16,10 @@ from torch import nn
 class LinearConfig:
     """Optimisation of the linear head (AdamW; the epoch is chosen on a validation split)."""
 
-    epochs: int = 100
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    batch_size: int = 256
+    epochs: int = 100  # training epochs (one random clip per video each); the best validation epoch is kept
+    lr: float = 1e-3  # AdamW learning rate
+    weight_decay: float = 1e-4  # AdamW weight decay
+    batch_size: int = 256  # videos per step
 
 
 class LinearHead(nn.Module):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from latentanon.config import parse_cli
+from latentanon.cli import run
 from latentanon.datasets.synthetic import _io
 from latentanon.datasets.synthetic.suites import PLANNERS, ROOTS, SUITES, Item, Plan, render_item
 
@@ -43,53 +43,61 @@ COMPLETE_MARKER = ".synthetic_complete.json"
 class Config:
     """Build the synthetic privacy/utility video benchmark. Sizes left unset (None) come from the preset."""
 
-    out: str = "synthetic"
-    preset: Literal["tiny", "small", "default"] = "small"
-    seed: int = 0
+    out: str = "synthetic"  # folder to write, one subfolder per dataset layout (ucf101/, vispr/, thumos14/ ...)
+    preset: Literal["tiny", "small", "default"] = "small"  # sizes of every suite (PRESETS): tiny is for tests
+    seed: int = 0  # seeds identities, attributes, actions and rendering: the same seed gives the same files
     suites: tuple[str, ...] = ()  # empty: all of action, vispr, thumos14, anomaly, casia_b, ntu60, toyota_smarthome
     workers: int = 0  # processes rendering in parallel; 0: one per available CPU core
-    overwrite: bool = False
-    progress: bool = True
+    overwrite: bool = False  # delete and rebuild a suite root that holds other files or another build
+    progress: bool = True  # show a progress bar per suite
+
     # frame geometry
-    height: int | None = None
-    width: int | None = None
-    fps: float | None = None
-    crf: int | None = None
+    height: int | None = None  # frame height in pixels
+    width: int | None = None  # frame width in pixels
+    fps: float | None = None  # frames per second of every video
+    crf: int | None = None  # H.264 constant rate factor of the encoded videos (lower: better quality, larger files)
+
     # trimmed action clips (ucf101 / hmdb51 / kinetics400): classes x groups x clips
-    action_groups: int | None = None
-    action_test_groups: int | None = None
-    action_clips_per_group: int | None = None
-    action_frames: int | None = None
+    action_groups: int | None = None  # groups (one actor each, as UCF101's g01..gNN)
+    action_test_groups: int | None = None  # groups 1..N form the test split
+    action_clips_per_group: int | None = None  # clips of every class per group
+    action_frames: int | None = None  # frames per clip
+
     # privacy images, per action class and split
-    vispr_train_per_class: int | None = None
-    vispr_val_per_class: int | None = None
-    vispr_test_per_class: int | None = None
+    vispr_train_per_class: int | None = None  # training images per action class
+    vispr_val_per_class: int | None = None  # validation images per action class
+    vispr_test_per_class: int | None = None  # test images per action class
+
     # untrimmed videos: every class once per video
-    thumos_train: int | None = None
-    thumos_test: int | None = None
-    thumos_segment_s: float | None = None
-    thumos_gap_s: float | None = None
+    thumos_train: int | None = None  # untrimmed training videos (THUMOS14 "Validation" subset)
+    thumos_test: int | None = None  # untrimmed test videos
+    thumos_segment_s: float | None = None  # mean length of an action segment, seconds (each drawn within +-30%)
+    thumos_gap_s: float | None = None  # mean idle gap between segments, seconds (each drawn within +-30%)
+
     # anomaly videos (ucf_crime / xd_violence / shanghaitech)
-    anomaly_normal_train: int | None = None
-    anomaly_normal_test: int | None = None
-    anomaly_train_per_class: int | None = None
-    anomaly_test_per_class: int | None = None
-    anomaly_seconds: float | None = None
-    anomaly_scenes: int | None = None
+    anomaly_normal_train: int | None = None  # normal training videos
+    anomaly_normal_test: int | None = None  # normal test videos
+    anomaly_train_per_class: int | None = None  # anomalous training videos per anomaly class
+    anomaly_test_per_class: int | None = None  # anomalous test videos per anomaly class
+    anomaly_seconds: float | None = None  # mean video length, seconds (each drawn within +-20%)
+    anomaly_scenes: int | None = None  # fixed cameras, one background each, that the videos are drawn from
+
     # gait: subjects x (6 nm + 2 bg + 2 cl) x views
-    gait_subjects: int | None = None
-    gait_views: tuple[int, ...] | None = None
-    gait_frames: int | None = None
+    gait_subjects: int | None = None  # walkers (CASIA-B subject ids 001..N)
+    gait_views: tuple[int, ...] | None = None  # camera angles in degrees, e.g. 0,90,180
+    gait_frames: int | None = None  # frames per walk
+
     # NTU-60 style: subjects x classes x repetitions x cameras
-    ntu_subjects: int | None = None
-    ntu_repetitions: int | None = None
-    ntu_cameras: int | None = None
-    ntu_frames: int | None = None
+    ntu_subjects: int | None = None  # subjects P001..PN, split into train/test as in NTU-60 cross-subject
+    ntu_repetitions: int | None = None  # repetitions of every action per subject
+    ntu_cameras: int | None = None  # cameras filming every repetition
+    ntu_frames: int | None = None  # frames per video
+
     # Toyota Smarthome style: videos per action and split
-    toyota_train_subjects: int | None = None
-    toyota_test_subjects: int | None = None
-    toyota_videos_per_action: int | None = None
-    toyota_frames: int | None = None
+    toyota_train_subjects: int | None = None  # training subjects (at most the cross-subject protocol's ids)
+    toyota_test_subjects: int | None = None  # test subjects (at most the cross-subject protocol's ids)
+    toyota_videos_per_action: int | None = None  # videos of every action in each split
+    toyota_frames: int | None = None  # frames per video
 
 
 _COMMON = {"height": 112, "width": 112, "fps": 25.0, "crf": 17}
@@ -333,9 +341,6 @@ def generate(
     return main(cfg)
 
 
-def cli(argv: list[str] | None = None) -> dict:
-    """Entry point of ``python -m latentanon.datasets.synthetic``: parse flags, build, print the summary."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    summary = main(parse_cli(Config, argv, prog="latentanon.datasets.synthetic"))
-    print(json.dumps(summary, indent=1))
-    return summary
+def cli(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m latentanon.datasets.synthetic``: parse flags, build, print the summary (JSON)."""
+    return run(Config, main, argv, prog="latentanon.datasets.synthetic", summary=lambda s: json.dumps(s, indent=1))

@@ -1,7 +1,8 @@
 """Raw versus anonymized features on every task: the privacy-utility table and plot of the demo and the recipes.
 
-``evaluate_suite`` runs ``evaluate``'s protocols (action top-1, TAD mAP, AD frame AUC, privacy cMAP on static
-clips of images and on moving clips of people) on a set of stores, raw or through an adapter checkpoint;
+``evaluate_suite`` runs the protocols of ``latentanon.protocols`` (action top-1, TAD mAP, AD frame AUC, privacy
+cMAP on static clips of images and on moving clips of people) on a set of stores, raw or through an anonymizer
+checkpoint;
 ``compare`` puts two such results side by side with absolute and relative changes, the privacy reduction as a
 share of the removable gap (raw - chance); ``plot`` draws privacy cMAP against action top-1.
 """
@@ -10,14 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
 from pathlib import Path
 
-from latentanon.evaluate import ADConfig, EvaluateConfig, LinearConfig, TADConfig
-from latentanon.evaluate import main as evaluate
+from latentanon.protocols import HeadSettings, evaluate_store
 
-# task -> (store role, evaluate task, metric, higher is better)
-TASKS = {
+# compared rows: task -> (store role, protocol, metric, higher is better)
+COMPARED = {
     "ar": ("action", "ar", "top1", True),
     "tad": ("tad", "tad", "average_mAP", True),
     "ad": ("ad", "ad", "frame_auc", True),
@@ -33,21 +32,13 @@ LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Protocols:
-    """Evaluation settings shared by raw and anonymized runs (``evaluate``'s defaults unless changed)."""
-
-    val_fraction: float = 0.1
-    ar_epochs: int = 100
-    tad_epochs: int = 40
-    tad_embed_dim: int = 512
-    ad_steps: int = 1000
-    ad_dims: tuple[int, ...] = (64, 128, 1024)
-    probe_epochs: int = 100
-
-
 def evaluate_suite(
-    stores: dict[str, str], out: str | Path, aam: str | None = None, seed: int = 0, protocols: Protocols = Protocols()
+    stores: dict[str, str],
+    out: str | Path,
+    anonymizer: str | None = None,
+    seed: int = 0,
+    heads: HeadSettings | None = None,
+    val_fraction: float = 0.1,
 ) -> dict:
     """Evaluate every task whose store role is given; ``{task: report}`` (reports also written under ``out``).
 
@@ -55,25 +46,17 @@ def evaluate_suite(
         stores: role -> store path; roles ``action`` (AR and moving-clip privacy, if its videos carry attribute
             labels), ``tad``, ``ad``, ``privacy`` (static clips of privacy images).
         out: folder for the per-task JSON/Markdown reports.
-        aam: an adapter checkpoint applied on the fly (``evaluate --aam``), or None for raw features.
+        anonymizer: a latent anonymizer checkpoint applied on the fly, or None for raw features.
+        heads: the protocols' head settings, the same for raw and anonymized runs (default ``HeadSettings()``).
     """
-    p = protocols
-    base = EvaluateConfig(
-        seed=seed,
-        val_fraction=p.val_fraction,
-        aam=aam or "",
-        progress=False,
-        probe_epochs=p.probe_epochs,
-        linear=LinearConfig(epochs=p.ar_epochs),
-        tad=TADConfig(epochs=p.tad_epochs, warmup_epochs=min(5, p.tad_epochs), embed_dim=p.tad_embed_dim),
-        ad=ADConfig(steps=p.ad_steps, dims=tuple(p.ad_dims)),
-    )
     reports = {}
-    for task, (role, kind, _, _) in TASKS.items():
+    for task, (role, protocol, _, _) in COMPARED.items():
         if role not in stores:
             continue
         try:
-            reports[task] = evaluate(replace(base, task=kind, store=stores[role], out=str(Path(out) / f"{task}.json")))
+            reports[task] = evaluate_store(
+                protocol, stores[role], Path(out) / f"{task}.json", anonymizer or "", heads, val_fraction, seed
+            )
         except ValueError as e:
             if task == "privacy_moving" and "no attribute labels" in str(e):
                 continue  # an action store without attribute labels: no moving-clip probe
@@ -89,7 +72,7 @@ def compare(raw: dict, anon: dict) -> dict:
     """Per task: raw, anonymized, chance, change (points) and relative change; privacy also the removed share of
     the removable gap (raw - chance)."""
     rows = {}
-    for task, (_, _, _, higher) in TASKS.items():
+    for task, (_, _, _, higher) in COMPARED.items():
         if task not in raw or task not in anon:
             continue
         r, a = metric(raw[task]), metric(anon[task])
