@@ -9,8 +9,9 @@
 (b) ``AnonymizedEncoder`` forward time divided by the bare encoder's, ``videomae-b`` (random init, no download),
     batch 2 of 16 x 224 x 224 clips, fp32 (target <= 1.05);
 (c) peak RSS of ``train_aam`` (the real loop, one epoch, raw head cached beforehand) on a store 8x larger than
-    another (generated without video; D = 384, T' = 8, 4 clips and 2 static clips per video), streaming windows of
-    ``--window`` videos, divided by the smaller store's (target < 1.2: memory does not grow with the store);
+    another (generated without video; D = 768, T' = 8, 4 clips and 2 static clips per video), the same adapter and
+    batch as (a), streaming windows of ``--window`` videos, divided by the smaller store's (target < 1.2: memory
+    does not grow with the store);
 (d) ``train_aam``'s training throughput (videos per second over an epoch's steps, reading included) streaming the
     smaller store in windows, divided by the same run with the whole store in memory (target >= 0.9).
 Results are printed and written to OUT/train_aam.json.
@@ -175,8 +176,9 @@ from latentanon.protocols import HeadSettings
 pin_malloc_mmap_threshold()  # as the train_aam command line does
 from latentanon.heads.linear import LinearConfig
 store, out, heads, window, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-summary = main(TrainConfig(action_store=store, out=out, raw_heads=heads, epochs=epochs, batch_size=256,
-    stream_window=window, progress=False, weights=Weights(tad=0, ad=0), aam=AdapterConfig(depth=1, ff_dim=512),
+batch, depth, ff = int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
+summary = main(TrainConfig(action_store=store, out=out, raw_heads=heads, epochs=epochs, batch_size=batch,
+    stream_window=window, progress=False, weights=Weights(tad=0, ad=0), aam=AdapterConfig(depth=depth, ff_dim=ff),
     identity=IdentityConfig(epochs=1), raw=HeadSettings(linear=LinearConfig(epochs=2))))
 rows = [json.loads(line) for line in open(out + "/metrics.jsonl")]
 print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -184,33 +186,37 @@ print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_max
 """
 
 
-def _train_child(store: Path, out: Path, heads: Path, window: int, epochs: int = 1) -> dict:
+def _train_child(store: Path, out: Path, heads: Path, window: int, epochs: int, model: tuple[int, int, int]) -> dict:
     import subprocess
     import sys
 
-    args = [sys.executable, "-c", _CHILD, str(store), str(out), str(heads), str(window), str(epochs)]
+    args = [sys.executable, "-c", _CHILD, str(store), str(out), str(heads), str(window), str(epochs), *map(str, model)]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"train_aam child failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def streaming_ratios(videos: int, window: int) -> dict:
+def streaming_ratios(videos: int, window: int, dim: int, model: tuple[int, int, int]) -> dict:
+    """(c) and (d); ``model`` = (batch size, adapter depth, feed-forward width)."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         small, big = tmp / "small.zarr", tmp / "big.zarr"
-        make_train_store(small, videos)
-        make_train_store(big, 8 * videos)
+        make_train_store(small, videos, dim=dim)
+        make_train_store(big, 8 * videos, dim=dim)
         sizes = {p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) / 2**20 for p in (small, big)}
-        for store in (small, big):  # the raw heads first, in their own process: (c) measures the training loop
-            _train_child(store, tmp / f"warm-{store.stem}", tmp / f"heads-{store.stem}", window, epochs=1)
-        rss_small = _train_child(small, tmp / "rss-small", tmp / "heads-small", window)
-        rss_big = _train_child(big, tmp / "rss-big", tmp / "heads-big", window)
-        streamed = _train_child(small, tmp / "tp-stream", tmp / "heads-small", window, epochs=2)
-        resident = _train_child(small, tmp / "tp-ram", tmp / "heads-small", 8 * videos, epochs=2)
+        quick = (model[0], 1, 64)  # the raw heads first, in their own process: (c) measures the training loop
+        for store in (small, big):
+            _train_child(store, tmp / f"warm-{store.stem}", tmp / f"heads-{store.stem}", window, 1, quick)
+        rss_small = _train_child(small, tmp / "rss-small", tmp / "heads-small", window, 1, model)
+        rss_big = _train_child(big, tmp / "rss-big", tmp / "heads-big", window, 1, model)
+        streamed = _train_child(small, tmp / "tp-stream", tmp / "heads-small", window, 2, model)
+        resident = _train_child(small, tmp / "tp-ram", tmp / "heads-small", 8 * videos, 2, model)
     return {
         "store_mb": sizes,
         "window_videos": window,
+        "dim": dim,
+        "batch_depth_ff": list(model),
         "c_peak_rss_mb": {"small": rss_small["peak_rss_mb"], "big": rss_big["peak_rss_mb"]},
         "c_rss_ratio": rss_big["peak_rss_mb"] / rss_small["peak_rss_mb"],
         "d_videos_per_s": {"streamed": streamed["videos_per_s"], "in_memory": resident["videos_per_s"]},
@@ -226,12 +232,13 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--videos", type=int, default=2048, help="(c, d): videos of the smaller store (8x in the other)")
-    ap.add_argument("--window", type=int, default=512, help="(c, d): videos per streamed window")
+    ap.add_argument("--window", type=int, default=1024, help="(c, d): videos per streamed window")
+    ap.add_argument("--dim", type=int, default=768, help="(c, d): feature width D (videomae-b: 768)")
     ap.add_argument("--only", default="abcd", help="which measurements to run, e.g. cd")
     ap.add_argument("--quick", action="store_true", help="a smoke run: fewer clips, steps and repetitions")
     args = ap.parse_args()
     if args.quick:
-        args.clips, args.steps, args.batch, args.videos, args.window = 2048, 3, 128, 512, 256
+        args.clips, args.steps, args.batch, args.videos, args.window, args.dim = 2048, 3, 128, 512, 256, 384
     torch.manual_seed(0)
     results = {"threads": torch.get_num_threads()}
     if "a" in args.only:
@@ -243,7 +250,8 @@ def main() -> None:
         print(f"(b) AnonymizedEncoder / encoder forward, videomae-b: {b['anonymized_encoder_s']:.3f} s / "
               f"{b['encoder_s']:.3f} s = {b['ratio']:.3f} (target <= 1.05)")  # fmt: skip
     if "c" in args.only or "d" in args.only:
-        r = results["cd_streaming"] = streaming_ratios(args.videos, args.window)
+        model = (args.batch, 1, 512) if args.quick else (args.batch, 3, 2048)  # (a)'s adapter unless --quick
+        r = results["cd_streaming"] = streaming_ratios(args.videos, args.window, args.dim, model)
         rss, tp = r["c_peak_rss_mb"], r["d_videos_per_s"]
         print(f"(c) train_aam peak RSS, store {r['store_mb']['big.zarr']:.0f} MiB / {r['store_mb']['small.zarr']:.0f} "
               f"MiB: {rss['big']:.0f} / {rss['small']:.0f} MiB = {r['c_rss_ratio']:.3f} (target < 1.2)")  # fmt: skip

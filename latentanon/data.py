@@ -83,7 +83,8 @@ def gather_rows(array, rows: np.ndarray) -> np.ndarray:
 
 
 class FeatureWindow:
-    """The features of some videos of a store as float32 tensors, read chunk by chunk (:func:`gather_rows`).
+    """The features of some videos of a store as tensors of the stored dtype (float16), read chunk by chunk
+    (:func:`gather_rows`); callers convert the rows they use.
 
     Attributes:
         videos: (W,) sorted video rows of the store held here.
@@ -102,7 +103,8 @@ class FeatureWindow:
         rows = np.repeat(offsets[videos] - np.cumsum(n) + n, n) + np.arange(int(n.sum()))  # their clip rows, sorted
 
         def read(name: str, which: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(gather_rows(g[name], which).astype(np.float32))
+            # kept as stored (float16): a step converts only the rows it uses (one clip of each video)
+            return torch.from_numpy(gather_rows(g[name], which))
 
         self.videos = videos
         self.tokens, self.pooled = read("clips/tokens", rows), read("clips/pooled", rows)  # (M, L, D), (M, D)

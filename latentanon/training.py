@@ -279,7 +279,7 @@ class Trainer:
         cfg, w = self.cfg, self.cfg.weights
         local = window.local(videos)
         clip = torch.from_numpy(window.first_clip[local] + rng.integers(0, self.counts[videos]))
-        raw, anon, feats = self.anonymize(aam, window.tokens[clip], window.pooled[clip])
+        raw, anon, feats = self.anonymize(aam, window.tokens[clip].float(), window.pooled[clip].float())
         terms = {"lc_loss": latent_consistency(raw, anon)}
         if w.ar > 0:
             terms["ar_loss"] = F.cross_entropy(heads["ar"].module(heads["ar"].standardize(feats)), self.labels[videos])
@@ -288,8 +288,8 @@ class Trainer:
         first = rng.integers(0, s, len(videos))
         second = (first + rng.integers(1, s, len(videos))) % s
         v = torch.from_numpy(local)
-        both_t = torch.cat([window.static_tokens[v, first], window.static_tokens[v, second]])
-        both_p = torch.cat([window.static_pooled[v, first], window.static_pooled[v, second]])
+        both_t = torch.cat([window.static_tokens[v, first], window.static_tokens[v, second]]).float()
+        both_p = torch.cat([window.static_pooled[v, first], window.static_pooled[v, second]]).float()
         _, _, z = self.anonymize(aam, both_t, both_p)
         self._static_features = z  # for the adversarial budget head's own step
         zb = budget(z) if budget is not None else z
@@ -361,12 +361,12 @@ class Trainer:
             rows, _ = five_clip_rows(window.first_clip, self.counts[window.videos], local)
             idx = torch.from_numpy(rows)
             feats = torch.cat(
-                [self.anonymize(aam, window.tokens[j], window.pooled[j])[2] for j in idx.split(1024)]
+                [self.anonymize(aam, window.tokens[j].float(), window.pooled[j].float())[2] for j in idx.split(1024)]
             )  # paper-compat: batches of 1024 clips attend to each other, as at test time
             probs.append(torch.softmax(heads["ar"].module(heads["ar"].standardize(feats)), dim=1).numpy())
             v = torch.from_numpy(local)
-            z1.append(self.anonymize(aam, window.static_tokens[v, 0], window.static_pooled[v, 0])[2])
-            z2.append(self.anonymize(aam, window.static_tokens[v, 1], window.static_pooled[v, 1])[2])
+            z1.append(self.anonymize(aam, window.static_tokens[v, 0].float(), window.static_pooled[v, 0].float())[2])
+            z2.append(self.anonymize(aam, window.static_tokens[v, 1].float(), window.static_pooled[v, 1].float())[2])
         _, owner = five_clip_rows(self.action.videos["clip_offset"], self.counts, val)
         top1 = video_top1(np.concatenate(probs), owner, self.labels[val].numpy())
         z1, z2 = torch.cat(z1), torch.cat(z2)
@@ -465,7 +465,7 @@ class Trainer:
         if resumed is None:
             # identity pre-training on the resident store, or on the first window of a streamed one
             first = self.resident or FeatureWindow(self.action, np.sort(fit)[: cfg.stream_window])
-            sample = first.pooled[:, None] if self.compat else first.tokens
+            sample = (first.pooled[:, None] if self.compat else first.tokens).float()
             ident = identity_pretrain(
                 aam,
                 sample,
