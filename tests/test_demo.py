@@ -22,7 +22,7 @@ def test_demo_runs_end_to_end_on_the_synthetic_benchmark(synthetic_small, tmp_pa
     for k in range(1, 6):
         assert f"[{k}/5]" in out
     assert "i3d-r50-tiny" in out and "weights: random" not in out  # the shipped pretrained checkpoint
-    assert "anonymizer  splavu" in out  # the anonymized store's summary
+    assert "anonymizer  latent splavu" in out  # the anonymized store's summary
     table = result["table"]
     assert set(table) == {"ar", "tad", "ad", "privacy", "privacy_moving"}
     for row in table.values():
