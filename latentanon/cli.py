@@ -59,7 +59,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from latentanon.config import ConfigError, apply_overrides, class_doc, format_help, load_yaml
+from latentanon.config import ConfigError, apply_overrides, class_doc, format_help, key_types, load_yaml
 
 C = TypeVar("C")
 
@@ -229,19 +229,6 @@ def _fire(component: Any, args: list[str], prog: str) -> None:
         raise ConfigError(f"cannot read the command line {args!r} (fire exit status {e.code})") from None
 
 
-def _key_types(cls: type, prefix: str = "") -> dict[str, Any]:
-    """Dotted key (``_`` form) -> field type, for every option of ``cls``."""
-    hints = typing.get_type_hints(cls)
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        if dataclasses.is_dataclass(tp):
-            out.update(_key_types(tp, prefix + f.name + "."))
-        else:
-            out[prefix + f.name] = tp
-    return out
-
-
 def _is_bool(tp: Any) -> bool:
     return tp is bool or (typing.get_origin(tp) in (typing.Union, types.UnionType) and bool in typing.get_args(tp))
 
@@ -253,7 +240,7 @@ def _is_flag(arg: str) -> bool:
 
 def _prepare(argv: list[str], config_cls: type | None) -> list[str]:
     """Rewrite bare flags as ``--name=true`` / ``--name=false`` (see the module docstring) and refuse ``--``."""
-    key_types = _key_types(config_cls) if config_cls is not None else {}
+    field_types = key_types(config_cls) if config_cls is not None else {}
     out = []
     for i, arg in enumerate(argv):
         if arg == "--":
@@ -263,9 +250,9 @@ def _prepare(argv: list[str], config_cls: type | None) -> list[str]:
             continue
         key = arg[2:].replace("-", "_")
         nxt = argv[i + 1] if i + 1 < len(argv) else None
-        if key not in key_types and key.startswith("no_") and _is_bool(key_types.get(key[3:])):
+        if key not in field_types and key.startswith("no_") and _is_bool(field_types.get(key[3:])):
             out.append(f"--{arg[5:]}=false")
-        elif nxt is None or _is_flag(nxt) or (_is_bool(key_types.get(key)) and nxt.lower() not in _BOOL_WORDS):
+        elif nxt is None or _is_flag(nxt) or (_is_bool(field_types.get(key)) and nxt.lower() not in _BOOL_WORDS):
             out.append(f"{arg}=true")
         else:
             out.append(arg)

@@ -40,16 +40,21 @@ def _fields(cls) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls)}
 
 
-def known_keys(cls, prefix: str = "") -> list[str]:
-    """Every dotted key a config class accepts."""
+def key_types(cls, prefix: str = "") -> dict[str, Any]:
+    """Every dotted key a config class accepts (``_`` form, in field order) -> its field type."""
     hints = typing.get_type_hints(cls)
-    out = []
+    out: dict[str, Any] = {}
     for name in _fields(cls):
         if dataclasses.is_dataclass(hints[name]):
-            out.extend(known_keys(hints[name], prefix + name + "."))
+            out.update(key_types(hints[name], prefix + name + "."))
         else:
-            out.append(prefix + name)
+            out[prefix + name] = hints[name]
     return out
+
+
+def known_keys(cls) -> list[str]:
+    """Every dotted key a config class accepts."""
+    return list(key_types(cls))
 
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:

@@ -100,7 +100,8 @@ class FeatureWindow:
         offsets, counts = store.videos["clip_offset"], store.videos["clip_count"]
         g = store.group
         n = counts[videos]
-        rows = np.repeat(offsets[videos] - np.cumsum(n) + n, n) + np.arange(int(n.sum()))  # their clip rows, sorted
+        first = np.cumsum(n) - n  # where each video's clips start in this window
+        rows = np.repeat(offsets[videos] - first, n) + np.arange(int(n.sum()))  # their clip rows in the store, sorted
 
         def read(name: str, which: np.ndarray) -> torch.Tensor:
             # kept as stored (float16): a step converts only the rows it uses (one clip of each video)
@@ -110,7 +111,7 @@ class FeatureWindow:
         self.tokens, self.pooled = read("clips/tokens", rows), read("clips/pooled", rows)  # (M, L, D), (M, D)
         self.static_tokens = read("static/tokens", videos)  # (W, S, L, D)
         self.static_pooled = read("static/pooled", videos)  # (W, S, D)
-        self.first_clip = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
+        self.first_clip = first.astype(np.int64)
 
     def local(self, rows: np.ndarray) -> np.ndarray:
         """Positions in this window of the store's video ``rows`` (all must be held here)."""

@@ -156,13 +156,7 @@ class AnonymizedStore:
         the pooler comes from the store."""
         anonymizer = load_anonymizer(checkpoint)
         meta = getattr(anonymizer, "meta", {}) or {}
-        want, have = meta.get("encoder") or {}, store.recipe["encoder"]
-        if want.get("weights_sha256") and want.get("weights_sha256") != have.get("weights_sha256"):
-            raise ValueError(
-                f"the anonymizer {checkpoint} was trained on features of {want.get('name')} with weights "
-                f"{str(want.get('weights_sha256'))[:12]}..., but {store.path} holds {have.get('name')} features "
-                f"with weights {str(have.get('weights_sha256'))[:12]}...; precompute the store with the same encoder"
-            )
+        check_same_encoder(checkpoint, meta.get("encoder"), store.recipe["encoder"], store.path)
         pooler = store_pooler(store, encoder_checkpoint)
         return cls(store, anonymizer, pooler, checkpoint, meta.get("store_recipe_hash"))
 
@@ -225,6 +219,18 @@ def anonymize_store(store: str, anonymizer: str, out: str, encoder_checkpoint: s
     }
 
 
+def check_same_encoder(anonymizer: str, made_from: dict | None, have: dict, where: str) -> None:
+    """Raise ValueError when the anonymizer ``anonymizer`` was made from features of other encoder weights than
+    ``have`` (the encoder spec of the store at ``where``); an anonymizer that records no encoder passes."""
+    want = made_from or {}
+    if want.get("weights_sha256") and want["weights_sha256"] != have.get("weights_sha256"):
+        raise ValueError(
+            f"the anonymizer {anonymizer} was made from features of {want.get('name')} with weights "
+            f"{str(want['weights_sha256'])[:12]}..., but {where} holds {have.get('name')} features with weights "
+            f"{str(have.get('weights_sha256'))[:12]}...; precompute the stores with the anonymizer's encoder"
+        )
+
+
 def anonymizer_encoder(anonymizer: str) -> dict | None:
     """The encoder spec an anonymizer checkpoint or anonymized store records (None: it records none)."""
     if checkpoint_anonymizer(anonymizer) is not None:
@@ -246,7 +252,8 @@ def check_stores(stores: dict[str, str], anonymizer: str = "") -> dict:
         stores: command-line flag (e.g. ``"action-store"``) -> store path; empty paths are skipped.
         anonymizer: an anonymizer checkpoint, registered name or anonymized store ("" for none).
     """
-    opened, first = {}, None
+    opened: dict = {}
+    first = None  # (flag, path) of the first store: the others and the anonymizer must match its encoder
     for flag, path in stores.items():
         if not path:
             continue
@@ -256,24 +263,20 @@ def check_stores(stores: dict[str, str], anonymizer: str = "") -> dict:
             raise FileNotFoundError(f"--{flag} {path}: no such feature store") from None
         if store.num_videos == 0:
             raise ValueError(f"--{flag} {path}: the store holds no videos; precompute it first")
-        sha = store.recipe["encoder"].get("weights_sha256")
         if first is None:
-            first = (flag, path, store.recipe["encoder"].get("name"), sha)
-        elif sha != first[3]:
+            first = (flag, path)
+        elif store.recipe["encoder"].get("weights_sha256") != opened[first[0]].recipe["encoder"].get("weights_sha256"):
             raise ValueError(
                 f"--{flag} {path} holds features of {store.recipe['encoder'].get('name')} with other weights than "
-                f"--{first[0]} {first[1]} ({first[2]}); every store of a run must come from the same encoder"
+                f"--{first[0]} {first[1]} ({opened[first[0]].recipe['encoder'].get('name')}); every store of a run "
+                "must come from the same encoder"
             )
         opened[flag] = store
     if anonymizer and first is not None:
         if not checkpoint_anonymizer(anonymizer) and not is_store(anonymizer) and not Path(anonymizer).exists():
             load_anonymizer(anonymizer)  # a registered name, or the error that says it is neither
-        spec = anonymizer_encoder(anonymizer) or {}
-        if spec.get("weights_sha256") and spec["weights_sha256"] != first[3]:
-            raise ValueError(
-                f"the anonymizer {anonymizer} was made from {spec.get('name')} features with other weights than "
-                f"--{first[0]} {first[1]} ({first[2]}); precompute the stores with the anonymizer's encoder"
-            )
+        check_same_encoder(anonymizer, anonymizer_encoder(anonymizer), opened[first[0]].recipe["encoder"],
+                           f"--{first[0]} {first[1]}")  # fmt: skip
     return opened
 
 

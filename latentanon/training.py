@@ -64,7 +64,7 @@ from latentanon.protocols import (
     video_features,
 )
 from latentanon.protocols.tad import annotation_fps, grid_segments
-from latentanon.stores import FeatureStore, open_store
+from latentanon.stores import FeatureStore
 
 logger = logging.getLogger(__name__)
 
@@ -145,10 +145,12 @@ class _Role:
     feats: list  # per-video raw tokens (T, L, D) float32 tensors
     splits: dict
     metas: list = field(default_factory=list)  # per-video annotations, parsed once
+    fps: np.ndarray | None = None  # (V,) the frame rate of each video's annotations (TAD segments)
 
     def __post_init__(self):
         if not self.metas:
             self.metas = [self.store.meta(v) for v in range(self.store.num_videos)]
+        self.fps = annotation_fps(self.store, self.metas)
 
 
 def _check_config(cfg: TrainConfig) -> None:
@@ -170,16 +172,10 @@ def _check_config(cfg: TrainConfig) -> None:
         raise ConfigError(f"temperature must be positive, got {cfg.temperature}")
 
 
-def _open(path: str, role: str, action: FeatureStore | None = None) -> FeatureStore:
-    store = open_store(path)
+def _raw(store: FeatureStore, role: str) -> FeatureStore:
+    """``store`` if it holds raw features (check_stores has checked it exists, holds videos, shares the encoder)."""
     if store.recipe.get("anonymizer"):
-        raise ConfigError(f"the {role} store {path} is already anonymized; train on raw features")
-    if store.num_videos == 0:
-        raise ConfigError(f"the {role} store {path} holds no videos; precompute it first")
-    if action is not None and store.recipe["encoder"].get("weights_sha256") != action.recipe["encoder"].get(
-        "weights_sha256"
-    ):
-        raise ConfigError(f"the {role} store {path} was made with other encoder weights than the action store")
+        raise ConfigError(f"the {role} store {store.path} is already anonymized; train on raw features")
     return store
 
 
@@ -191,10 +187,10 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig):
         _check_config(cfg)
-        check_stores({"action-store": cfg.action_store, "tad-store": cfg.tad_store, "ad-store": cfg.ad_store})
+        stores = check_stores({"action-store": cfg.action_store, "tad-store": cfg.tad_store, "ad-store": cfg.ad_store})
         self.cfg = cfg
         self.out = Path(cfg.out)
-        self.action = _open(cfg.action_store, "action")
+        self.action = _raw(stores["action-store"], "action")
         if self.action.static_count < 2:
             raise ConfigError(
                 f"{cfg.action_store} has {self.action.static_count} static clip(s) per video; the privacy loss needs "
@@ -216,10 +212,10 @@ class Trainer:
         )
         self.tad = self.ad = None
         if cfg.tad_store and cfg.weights.tad > 0:
-            store = _open(cfg.tad_store, "tad", self.action)
+            store = _raw(stores["tad-store"], "tad")
             self.tad = _Role(store, video_features(store, tokens=True), split_videos(store, cfg.val_fraction, cfg.seed))
         if cfg.ad_store and cfg.weights.ad > 0:
-            store = _open(cfg.ad_store, "ad", self.action)
+            store = _raw(stores["ad-store"], "ad")
             self.ad = _Role(store, video_features(store, tokens=True), split_videos(store, cfg.val_fraction, cfg.seed))
         self.compat = cfg.aam.mode == "paper-compat"
         self.aam_cfg = AAMConfig(dim=self.dim, **asdict(cfg.aam))
@@ -311,8 +307,6 @@ class Trainer:
     def tad_loss(self, aam: AAM, head: FittedHead, rng, gen) -> torch.Tensor:
         role = self.tad
         metas = role.metas
-        if not hasattr(role, "fps"):
-            role.fps = annotation_fps(role.store, metas)
         fit = [int(v) for v in role.splits["fit"] if metas[v].get("segments")]
         pick = rng.choice(fit, size=min(self.cfg.tad_batch, len(fit)), replace=False)
         span = clip_span(self.spec)
@@ -352,13 +346,14 @@ class Trainer:
         for h in heads.values():
             h.module.eval()
         val = self.splits["val"]
-        probs, z1, z2 = [], [], []
+        probs, owners, z1, z2 = [], [], [], []
         step = self.cfg.stream_window
         for i in range(0, len(val), step):  # resident: one block; streamed: blocks of stream_window videos
             part = val[i : i + step]
             window = self.resident if self.resident is not None else FeatureWindow(self.action, part)
             local = window.local(part)
-            rows, _ = five_clip_rows(window.first_clip, self.counts[window.videos], local)
+            rows, owner = five_clip_rows(window.first_clip, self.counts[window.videos], local)
+            owners.append(owner + i)  # index into val
             idx = torch.from_numpy(rows)
             feats = torch.cat(
                 [self.anonymize(aam, window.tokens[j].float(), window.pooled[j].float())[2] for j in idx.split(1024)]
@@ -367,8 +362,7 @@ class Trainer:
             v = torch.from_numpy(local)
             z1.append(self.anonymize(aam, window.static_tokens[v, 0].float(), window.static_pooled[v, 0].float())[2])
             z2.append(self.anonymize(aam, window.static_tokens[v, 1].float(), window.static_pooled[v, 1].float())[2])
-        _, owner = five_clip_rows(self.action.videos["clip_offset"], self.counts, val)
-        top1 = video_top1(np.concatenate(probs), owner, self.labels[val].numpy())
+        top1 = video_top1(np.concatenate(probs), np.concatenate(owners), self.labels[val].numpy())
         z1, z2 = torch.cat(z1), torch.cat(z2)
         budget = nt_xent(z1, z2, self.cfg.temperature, center=self.cfg.center_budget).item()
         proxy = min(1.0, budget / nt_xent_ceiling(len(val)))  # centred NT-Xent can exceed the ceiling
