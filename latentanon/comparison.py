@@ -100,6 +100,46 @@ def format_table(rows: dict, title: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def method_rows(raw: dict, methods: dict[str, dict]) -> dict:
+    """``{method: compare(raw, reports)}`` for several anonymizers evaluated like ``raw`` (same stores, seed, heads)."""
+    return {name: compare(raw, reports) for name, reports in methods.items()}
+
+
+def format_methods(raw: dict, rows: dict, title: str = "") -> str:
+    """One table, a row per method (raw first, then chance): each task's figure, privacy with the share of the
+    removable gap (raw - chance) it removes and its relative change (the paper's figure), utility with its change
+    in points."""
+    tasks = [t for t in COMPARED if t in raw]
+    lines = [f"## {title}", ""] if title else []
+    lines.append("| method | " + " | ".join(LABELS[t] for t in tasks) + " |")
+    lines.append("|---|" + "---|" * len(tasks))
+    lines.append("| raw | " + " | ".join(f"{metric(raw[t]):.4f}" for t in tasks) + " |")
+    for name, row in rows.items():
+        cells = []
+        for t in tasks:
+            if t not in row:
+                cells.append("")
+                continue
+            r = row[t]
+            if "gap_removed" in r:
+                gap = f"{100 * r['gap_removed']:.0f}%" if math.isfinite(r["gap_removed"]) else "n/a"
+                cells.append(f"{r['anonymized']:.4f} (gap {gap}, {100 * r['relative']:+.1f}%)")
+            else:
+                cells.append(f"{r['anonymized']:.4f} ({100 * r['change']:+.1f} pts)")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    chance = [float(raw[t].get("chance_" + raw[t]["metric"], float("nan"))) for t in tasks]
+    lines.append("| chance | " + " | ".join(f"{c:.4f}" for c in chance) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_methods(raw: dict, rows: dict, path: str | Path) -> None:
+    """Privacy (static clips) against action top-1 for raw and every method, with both chance levels."""
+    points = {"raw": (metric(raw["privacy"]), metric(raw["ar"]))}
+    points.update({name: (r["privacy"]["anonymized"], r["ar"]["anonymized"]) for name, r in rows.items()})
+    chance = (float(raw["privacy"]["chance_cmap"]), float(raw["ar"]["chance_top1"]))
+    plot(points, path, chance=chance)
+
+
 def plot(points: dict[str, tuple[float, float]], path: str | Path, chance: tuple[float, float] | None = None) -> None:
     """Privacy-utility plot: ``{name: (privacy cMAP, action top-1)}``; lower-right is better."""
     import matplotlib

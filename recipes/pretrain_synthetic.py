@@ -1,14 +1,20 @@
-"""Pretrain a ``-tiny`` encoder on the synthetic benchmark's action suite (a stand-in for Kinetics pre-training).
+"""Pretrain a ``-tiny`` encoder on the synthetic benchmark's pretraining suite (its stand-in for Kinetics).
 
-    python -m latentanon.datasets.synthetic --out synthetic --preset default
+    python -m latentanon.datasets.synthetic --out synthetic --preset default --suites pretrain,action,vispr
     python -m latentanon.recipes.pretrain_synthetic --root synthetic --out checkpoints/i3d-r50-tiny-synthetic
     python -m latentanon.precompute --encoder i3d-r50-tiny \
         --checkpoint checkpoints/i3d-r50-tiny-synthetic/model.safetensors ...
 
 A random encoder neither recognises actions nor leaks much; an encoder trained for actions does both, like the
-frozen encoders SPLAVU targets. Training: supervised action classification (linear head on ``encoder.pool``),
-one random clip per video per epoch with a horizontal flip, AdamW with a cosine schedule, the epoch chosen on a
-validation split held out from train (never test). Resumable: the state after each epoch is kept in
+frozen encoders SPLAVU targets. Data: the ``pretrain/`` suite (Kinetics-400 layout; its own subjects, backgrounds
+and videos, disjoint from every evaluation suite), its ``train`` split to fit and its ``val`` split (own subjects)
+to choose the epoch; ``--suite ucf101`` trains on the evaluation suite's training videos instead (the setting
+before benchmark 2, which lets the encoder see the probes' training videos). Training: supervised action
+classification (linear head on ``encoder.pool``) plus, with ``--appearance-weight`` > 0 and a suite that has
+them, two auxiliary linear heads on the same feature for the pretraining suite's appearance labels (background
+kind, shirt hue; not private attributes), so that the features keep appearance the way Kinetics-trained
+encoders do; one random clip per video per epoch with a horizontal flip, AdamW with a cosine schedule.
+Resumable: the state after each epoch is kept in
 ``OUT/resume/`` and a re-run continues from it. The checkpoint is a ``save_pretrained`` folder (transformers
 families) or ``OUT/model.safetensors`` in the family's official key layout (I3D, InternVideo).
 
@@ -37,6 +43,8 @@ from tqdm.auto import tqdm
 from latentanon.cli import run
 from latentanon.config import ConfigError
 from latentanon.datasets import load_dataset
+from latentanon.datasets.synthetic.suites import APPEARANCE
+from latentanon.datasets.synthetic.world import HUE_BINS, SCENE_KINDS
 from latentanon.metrics import video_top1
 from latentanon.probes import mlp_probe_cmap, zscore
 from latentanon.protocols import five_clip_rows
@@ -73,7 +81,11 @@ def save_encoder(encoder: nn.Module, folder: Path) -> str:
 class PretrainConfig:
     """Pretrain a -tiny encoder by supervised action classification on the synthetic action suite."""
 
-    root: str = "synthetic"  # output folder of python -m latentanon.datasets.synthetic (uses its ucf101/)
+    root: str = "synthetic"  # output folder of python -m latentanon.datasets.synthetic (its pretrain/, ucf101/, vispr/)
+    suite: str = (
+        "auto"  # training videos: pretrain (disjoint suite), ucf101 (evaluation suite), auto: pretrain if built
+    )
+    appearance_weight: float = 0.5  # weight of the auxiliary appearance heads (scene, shirt) of the pretrain suite
     encoder: str = "i3d-r50-tiny"  # any -tiny encoder (a 3D CNN learns motion from few videos far better than a ViT)
     out: str = "checkpoints/i3d-r50-tiny-synthetic"  # the checkpoint folder (also resume state and the report)
     epochs: int = 20  # training epochs (one random clip per video each)
@@ -108,16 +120,22 @@ def split_train_val(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.
 
 
 class Classifier(nn.Module):
-    """Encoder + linear head on the pooled clip feature."""
+    """Encoder + linear head on the pooled clip feature (+ auxiliary appearance heads on the same feature)."""
 
-    def __init__(self, encoder: nn.Module, classes: int):
+    def __init__(self, encoder: nn.Module, classes: int, auxiliary: tuple[int, ...] = ()):
         super().__init__()
         self.encoder = encoder
         self.head = nn.Linear(encoder.spec.feature_dim, classes)
+        self.aux = nn.ModuleList(nn.Linear(encoder.spec.feature_dim, n) for n in auxiliary)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         """video (B, T, C, H, W) -> logits (B, classes)."""
         return self.head(self.encoder.pool(self.encoder(video)))
+
+    def forward_all(self, video: torch.Tensor) -> list[torch.Tensor]:
+        """Action logits and then each auxiliary head's logits."""
+        feats = self.encoder.pool(self.encoder(video))
+        return [self.head(feats)] + [head(feats) for head in self.aux]
 
 
 @torch.no_grad()
@@ -134,6 +152,20 @@ def evaluate_5clip(model: Classifier, clips: list[np.ndarray], labels: np.ndarra
     return video_top1(torch.cat(probs).numpy(), np.asarray(owner), labels)
 
 
+def appearance_labels(root: Path, records) -> tuple[np.ndarray | None, tuple[int, ...]]:
+    """(V, 2) int appearance labels (scene kind, shirt hue) of ``records`` from the suite's synthetic_meta.json,
+    and the class counts; ``(None, ())`` when the suite has none (the evaluation suites)."""
+    meta_path = root / "synthetic_meta.json"
+    if not meta_path.is_file():
+        return None, ()
+    videos = json.loads(meta_path.read_text())["videos"]
+    rows = [videos.get(r.key, {}).get("appearance") for r in records]
+    if not rows or any(a is None for a in rows):
+        return None, ()
+    labels = np.array([[a[name] for name in APPEARANCE] for a in rows], dtype=np.int64)
+    return labels, (SCENE_KINDS, HUE_BINS)
+
+
 # --------------------------------------------------------------------------------------------- training
 
 
@@ -148,24 +180,40 @@ def train(cfg: PretrainConfig) -> dict:
         raise ConfigError(f"--encoder must be a -tiny encoder (pretraining runs on the CPU), got {cfg.encoder!r}")
     if cfg.epochs <= 0 or cfg.batch_size <= 0 or not 0 < cfg.val_fraction < 1:
         raise ConfigError("--epochs and --batch-size must be positive and --val-fraction in (0, 1)")
-    root = Path(cfg.root) / "ucf101"
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"{root} not found: build the benchmark first (python -m latentanon.datasets.synthetic)"
-        )
-    ds = load_dataset("ucf101", str(root))
+    if cfg.suite not in ("auto", "pretrain", "ucf101"):
+        raise ConfigError(f"--suite must be auto, pretrain or ucf101, got {cfg.suite!r}")
+    if cfg.appearance_weight < 0:
+        raise ConfigError(f"--appearance-weight must be >= 0, got {cfg.appearance_weight}")
+    suite = cfg.suite
+    if suite == "auto":
+        suite = "pretrain" if (Path(cfg.root) / "pretrain").is_dir() else "ucf101"
+    root = Path(cfg.root) / suite
+    for needed in {root, Path(cfg.root) / "ucf101"}:
+        if not needed.is_dir():
+            raise FileNotFoundError(
+                f"{needed} not found: build those suites first (python -m latentanon.datasets.synthetic "
+                f"--out {cfg.root} --suites {'pretrain,' if suite == 'pretrain' else ''}action,vispr)"
+            )
+    ds = load_dataset("kinetics400" if suite == "pretrain" else "ucf101", str(root))
+    evaluation = load_dataset("ucf101", str(Path(cfg.root) / "ucf101"))
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     encoder = create_encoder(cfg.encoder)
     spec = encoder.spec
-    train_recs = [r for r in ds.records if r.split == "train"]
-    test_recs = [r for r in ds.records if r.split == "test"]
+    test_recs = [r for r in evaluation.records if r.split == "test"]
+    if suite == "pretrain":  # its own validation subjects choose the epoch
+        train_recs = [r for r in ds.records if r.split in ("train", "val")]
+        fit_idx = np.array([i for i, r in enumerate(train_recs) if r.split == "train"])
+        val_idx = np.array([i for i, r in enumerate(train_recs) if r.split == "val"])
+    else:
+        train_recs = [r for r in ds.records if r.split == "train"]
+        fit_idx, val_idx = split_train_val(len(train_recs), cfg.val_fraction, cfg.seed)
     train_clips, train_labels = decode_clips(train_recs, spec, cfg.progress)
     test_clips, test_labels = decode_clips(test_recs, spec, cfg.progress)
-    fit_idx, val_idx = split_train_val(len(train_recs), cfg.val_fraction, cfg.seed)
+    aux_labels, aux_sizes = appearance_labels(root, train_recs) if cfg.appearance_weight > 0 else (None, ())
 
-    model = Classifier(encoder, len(ds.classes))
+    model = Classifier(encoder, len(ds.classes), aux_sizes)
     _set_trainable(model.encoder)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(fit_idx) / cfg.batch_size)
@@ -203,7 +251,11 @@ def train(cfg: PretrainConfig) -> dict:
             flip = rng.random(len(videos)) < 0.5
             batch[flip] = batch[flip][:, :, :, ::-1]  # horizontal flip of the whole clip
             x = to_model_input(torch.from_numpy(np.ascontiguousarray(batch)), spec)
-            loss = nn.functional.cross_entropy(model(x), torch.from_numpy(train_labels[videos]))
+            logits = model.forward_all(x)
+            loss = nn.functional.cross_entropy(logits[0], torch.from_numpy(train_labels[videos]))
+            for j, aux in enumerate(logits[1:]):
+                target = torch.from_numpy(aux_labels[videos, j])
+                loss = loss + cfg.appearance_weight * nn.functional.cross_entropy(aux, target)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch + 1}; lower --lr")
             opt.zero_grad(set_to_none=True)
@@ -233,6 +285,8 @@ def train(cfg: PretrainConfig) -> dict:
     )
     chosen = Classifier(create_encoder(cfg.encoder, checkpoint=best_path), len(ds.classes))
     chosen.head.load_state_dict(torch.load(out / "best_head.pt", map_location="cpu", weights_only=True))
+    subjects = {r.subject for r in train_recs}
+    overlap = subjects & {r.subject for r in evaluation.records}
     test = evaluate_5clip(chosen, test_clips, test_labels, spec, 64)
     summary = {
         "config": asdict(cfg),
@@ -244,9 +298,12 @@ def train(cfg: PretrainConfig) -> dict:
         "history": history,
         "checkpoint": best_path,
         "weights_sha256": chosen.encoder.spec.weights_sha256,
+        "suite": suite,
+        "appearance_heads": list(APPEARANCE) if aux_sizes else [],
         "train_videos": len(fit_idx),
         "val_videos": len(val_idx),
         "test_videos": len(test_recs),
+        "subjects_shared_with_evaluation": sorted(overlap),
     }
     (out / "pretrain_summary.json").write_text(json.dumps(summary, indent=1))
     return summary

@@ -292,6 +292,7 @@ ENTRY_MODULES = [
     "latentanon.recipes.report",
     "latentanon.recipes.ablation",
     "latentanon.recipes.pretrain_synthetic",
+    "latentanon.fit_control",
 ]
 
 

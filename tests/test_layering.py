@@ -21,6 +21,7 @@ COMMAND_LINE = {
     "latentanon.store",
     "latentanon.stores.__main__",
     "latentanon.datasets.synthetic.__main__",
+    "latentanon.fit_control",
 }
 ALIASES = {"latentanon.store": "latentanon.stores.__main__"}  # kept so old commands work: the same entry point
 # layer -> the latentanon modules it may import (prefixes); anything else of latentanon is above it

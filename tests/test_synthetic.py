@@ -27,12 +27,14 @@ VIDEO_SUFFIXES = (".avi", ".mp4")
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> dict[str, Path]:
-    """Three tiny builds: seed 0 serially, seed 0 with two worker processes, seed 1 (two suites)."""
+    """Tiny builds of benchmark 2: seed 0 serially and with two worker processes (every suite, pretrain included),
+    seed 1 (two suites); and benchmark 1 (two suites)."""
     base = tmp_path_factory.mktemp("synthetic")
-    out = {"a": base / "a", "b": base / "b", "c": base / "c"}
-    generate(out["a"], preset="tiny", seed=0, workers=1, progress=False)
-    generate(out["b"], preset="tiny", seed=0, workers=2, progress=False)
+    out = {"a": base / "a", "b": base / "b", "c": base / "c", "v1": base / "v1"}
+    generate(out["a"], preset="tiny", seed=0, suites=list(SUITES), workers=1, progress=False)
+    generate(out["b"], preset="tiny", seed=0, suites=list(SUITES), workers=2, progress=False)
     generate(out["c"], preset="tiny", seed=1, suites=["action", "vispr"], workers=1, progress=False)
+    generate(out["v1"], preset="tiny", seed=0, suites=["action", "vispr"], benchmark=1, workers=1, progress=False)
     return out
 
 
@@ -62,6 +64,68 @@ def test_same_seed_gives_identical_annotations_and_frames(builds):
         assert np.array_equal(_decode(videos_a[rel]), _decode(videos_b[rel])), rel
     images = _files(builds["a"] / "vispr", (".jpg",))
     assert all(_sha(p) == _sha(builds["b"] / "vispr" / rel) for rel, p in images.items())
+
+
+# benchmark 1's sidecars as the code before benchmark 2 wrote them (tiny, seed 0): version 1 stays reproducible
+V1_META_SHA256 = {
+    "ucf101/synthetic_meta.json": "c5c23dfd7313d83c44dcc6830bd6841fbe7661f2d3d39743543fc4cd17df6e25",
+    "vispr/synthetic_meta.json": "d45fbcbc88ac46625c20afdc77e05e6a14c73db06c90343c09498a07ae969bf3",
+}
+
+
+def test_benchmark_1_is_unchanged_and_benchmark_2_differs(builds):
+    for rel, sha in V1_META_SHA256.items():
+        assert _sha(builds["v1"] / rel) == sha, rel
+        assert _sha(builds["a"] / rel) != sha, rel
+    rel = "ucf101/UCF-101/Walk/v_Walk_g01_c01.avi"
+    assert not np.array_equal(_decode(builds["a"] / rel), _decode(builds["v1"] / rel))
+    assert not (builds["a"] / "pretrain").exists() or (builds["a"] / "pretrain" / "synthetic_meta.json").is_file()
+
+
+def test_pretraining_suite_is_disjoint_from_every_evaluation_suite(builds):
+    root = builds["a"]
+    pre = json.loads((root / "pretrain" / "synthetic_meta.json").read_text())["videos"]
+    assert pre and all(v["subject"].startswith("k") for v in pre.values())
+    assert all(set(v["appearance"]) == {"scene", "shirt"} for v in pre.values())
+    pre_files = {_sha(p) for p in _files(root / "pretrain", VIDEO_SUFFIXES).values()}
+    for name in sorted(r for roots in ROOTS.values() for r in roots if r != "pretrain"):
+        meta = json.loads((root / name / "synthetic_meta.json").read_text())["videos"]
+        subjects = {v["subject"].split("_")[0] for v in meta.values()}
+        assert not subjects & {v["subject"] for v in pre.values()}, name
+        assert not pre_files & {_sha(p) for p in _files(root / name, VIDEO_SUFFIXES).values()}, name
+    cfg = resolve(Config(preset="default"))
+    plans = {suite: PLANNERS[suite](cfg) for suite in SUITES}
+    pre_seeds = {it.seed for it in plans["pretrain"].items}
+    assert all(not pre_seeds & {it.seed for it in plan.items} for s, plan in plans.items() if s != "pretrain")
+    assert len({it.who.subject for it in plans["pretrain"].items}) >= 150  # many people, like Kinetics
+
+
+def test_benchmark_2_has_the_unequal_base_rates_in_every_split():
+    from latentanon.datasets.synthetic.suites import BASE_RATES
+
+    cfg = resolve(Config(preset="default"))
+    for suite in ("action", "vispr", "thumos14", "anomaly", "pretrain"):
+        items = PLANNERS[suite](cfg).items
+        for split in sorted({it.split for it in items}):
+            rates = np.array([it.labels for it in items if it.split == split]).mean(0)
+            np.testing.assert_allclose(rates, BASE_RATES[2], atol=0.13, err_msg=f"{suite} {split}")
+    vispr = np.array([it.labels for it in PLANNERS["vispr"](cfg).items]).mean(0)
+    np.testing.assert_allclose(vispr, BASE_RATES[2], atol=0.015)  # the probe's images: close to the design
+
+
+def test_faces_are_larger_in_benchmark_2():
+    cfg = resolve(Config(preset="default", suites=("vispr",)))
+    item = next(it for it in PLANNERS["vispr"](cfg).items if it.labels[2] == 1 and it.labels[3] == 0)
+    import dataclasses
+
+    from latentanon.datasets.synthetic.suites import plan_suite
+
+    styled = next(it for it in plan_suite(cfg, "vispr").items if it.key == item.key)
+    assert styled.style == 2 and item.style == 1
+    # the same person and scene drawn in both styles: the face marks (near-black eyes) cover more pixels in 2
+    dark = [(render_item(it, (112, 112), 25.0)[0].max(-1) < 45).sum() for it in (item, styled)]
+    assert dark[1] > 1.5 * dark[0], dark
+    assert dataclasses.replace(styled, style=1) == item
 
 
 def test_another_seed_differs(builds):
@@ -118,6 +182,7 @@ def _expected_counts(cfg: Config) -> dict[str, int]:
         "casia_b": cfg.gait_subjects * 10 * len(cfg.gait_views),
         "ntu60": cfg.ntu_subjects * c * cfg.ntu_repetitions * cfg.ntu_cameras,
         "toyota_smarthome": 2 * c * cfg.toyota_videos_per_action,
+        "pretrain": c * (cfg.pretrain_train_per_class + cfg.pretrain_val_per_class),
     }
 
 
@@ -133,7 +198,9 @@ OFFICIAL_FILES = {
     "casia_b": [],
     "ntu60": ["subject_gender.csv", "classes.txt"],
     "toyota_smarthome": ["subject_gender.csv"],
+    "pretrain": ["annotations/train.csv", "annotations/validate.csv", "annotations/test.csv"],
 }
+ADAPTER = {"pretrain": "kinetics400"}  # roots read by another layout's adapter
 
 
 def test_every_suite_root_has_its_official_files_and_counts(builds):
@@ -166,8 +233,8 @@ def test_adapters_parse_every_suite(builds):
     from latentanon.datasets import list_datasets, load_dataset
 
     for name in sorted(r for roots in ROOTS.values() for r in roots):
-        assert name in list_datasets()
-        ds = load_dataset(name, str(builds["a"] / name))
+        assert ADAPTER.get(name, name) in list_datasets()
+        ds = load_dataset(ADAPTER.get(name, name), str(builds["a"] / name))
         meta = json.loads((builds["a"] / name / "synthetic_meta.json").read_text())
         assert len(ds.records) == len(meta["videos"]), name
         assert all(len(r.labels) == 7 and r.gender in ("M", "F") for r in ds.records), name

@@ -4,10 +4,11 @@ Latent anonymizer (``kind = "latent"``): an ``nn.Module`` that maps a clip's tok
 
     forward(tokens: (B, L, D) float32) -> (B, L, D) float32
 
-fitted on a store (the SPLAVU adapter by ``train_aam``; fixed transforms need no fitting). ``input`` says what it
-reads: ``"tokens"`` (the clip's T' temporal tokens; features are then ``pool(f_L(tokens))`` with the store's pooler)
-or ``"features"`` (the pooled clip features as a (B, 1, D) sequence, whose output is the feature: the paper-compat
-adapter). ``batch_independent`` is False when a clip's output depends on the other clips of its batch.
+fitted on a store (the SPLAVU adapter by ``train_aam``; the controls of ``controls.py`` by ``fit_control``).
+``input`` says what it reads: ``"tokens"`` (the clip's T' temporal tokens; features are then
+``pool(f_L(tokens))`` with the store's pooler) or ``"features"`` (the pooled clip features as a (B, 1, D)
+sequence, whose output is the feature: the paper-compat adapter). ``batch_independent`` is False when a clip's
+output depends on the other clips of its batch.
 
 Pixel anonymizer (``kind = "pixel"``): an ``nn.Module`` applied to video before the frozen encoder,
 
@@ -20,7 +21,7 @@ Every anonymizer carries ``name`` (its registry name) and ``config`` (a JSON dic
 is what a store records about it (kind, name, config, weights sha256), part of the store's recipe hash.
 
     from latentanon.anonymizers import create_anonymizer, list_anonymizers
-    list_anonymizers()                                   # ['identity', 'splavu']
+    list_anonymizers()      # ['identity', 'noise', 'pca', 'random-projection', 'splavu', 'temporal-mean']
     anon = create_anonymizer("splavu", checkpoint="runs/aam/best")
 
 Builders import only torch and the core's contracts at module level (as the encoders do).
@@ -56,6 +57,7 @@ def register_anonymizer(name: str, kind: str) -> Callable:
 
 
 def _load_builtin() -> None:
+    import latentanon.anonymizers.controls  # noqa: F401  (registers pca, random-projection, noise, temporal-mean)
     import latentanon.anonymizers.pixel  # noqa: F401  (registers identity)
     import latentanon.anonymizers.splavu  # noqa: F401  (registers splavu)
 

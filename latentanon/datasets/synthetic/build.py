@@ -26,7 +26,16 @@ from typing import Literal
 
 from latentanon.cli import run
 from latentanon.datasets.synthetic import _io
-from latentanon.datasets.synthetic.suites import PLANNERS, ROOTS, SUITES, Item, Plan, render_item
+from latentanon.datasets.synthetic.suites import (
+    BASE_RATES,
+    EVALUATION_SUITES,
+    ROOTS,
+    SUITES,
+    Item,
+    Plan,
+    plan_suite,
+    render_item,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +55,8 @@ class Config:
     out: str = "synthetic"  # folder to write, one subfolder per dataset layout (ucf101/, vispr/, thumos14/ ...)
     preset: Literal["tiny", "small", "default"] = "small"  # sizes of every suite (PRESETS): tiny is for tests
     seed: int = 0  # seeds identities, attributes, actions and rendering: the same seed gives the same files
-    suites: tuple[str, ...] = ()  # empty: all of action, vispr, thumos14, anomaly, casia_b, ntu60, toyota_smarthome
+    benchmark: int = 2  # 2: unequal (VISPR-like) attribute base rates, faces visible at 64 px; 1: balanced layout
+    suites: tuple[str, ...] = ()  # empty: every evaluation suite; pretrain (the encoders' own suite) only when named
     workers: int = 0  # processes rendering in parallel; 0: one per available CPU core
     overwrite: bool = False  # delete and rebuild a suite root that holds other files or another build
     progress: bool = True  # show a progress bar per suite
@@ -56,6 +66,12 @@ class Config:
     width: int | None = None  # frame width in pixels
     fps: float | None = None  # frames per second of every video
     crf: int | None = None  # H.264 constant rate factor of the encoded videos (lower: better quality, larger files)
+
+    # pretraining clips (pretrain/, Kinetics-400 layout): own subjects, classes x clips per split
+    pretrain_subjects: int | None = None  # subjects k0001..kN (the first tenth are the validation subjects)
+    pretrain_train_per_class: int | None = None  # training clips of every class
+    pretrain_val_per_class: int | None = None  # validation clips of every class
+    pretrain_frames: int | None = None  # frames per clip
 
     # trimmed action clips (ucf101 / hmdb51 / kinetics400): classes x groups x clips
     action_groups: int | None = None  # groups (one actor each, as UCF101's g01..gNN)
@@ -104,6 +120,7 @@ _COMMON = {"height": 112, "width": 112, "fps": 25.0, "crf": 17}
 PRESETS: dict[str, dict] = {
     "tiny": {  # for tests: every suite, a few seconds
         **_COMMON, "height": 64, "width": 64,
+        "pretrain_subjects": 10, "pretrain_train_per_class": 2, "pretrain_val_per_class": 1, "pretrain_frames": 20,
         "action_groups": 2, "action_test_groups": 1, "action_clips_per_group": 1, "action_frames": 20,
         "vispr_train_per_class": 2, "vispr_val_per_class": 1, "vispr_test_per_class": 1,
         "thumos_train": 1, "thumos_test": 1, "thumos_segment_s": 0.5, "thumos_gap_s": 0.3,
@@ -115,6 +132,7 @@ PRESETS: dict[str, dict] = {
     },
     "small": {  # every suite in well under two minutes on two cores
         **_COMMON,
+        "pretrain_subjects": 20, "pretrain_train_per_class": 12, "pretrain_val_per_class": 3, "pretrain_frames": 32,
         "action_groups": 5, "action_test_groups": 2, "action_clips_per_group": 2, "action_frames": 48,
         "vispr_train_per_class": 12, "vispr_val_per_class": 4, "vispr_test_per_class": 6,
         "thumos_train": 3, "thumos_test": 2, "thumos_segment_s": 1.0, "thumos_gap_s": 0.6,
@@ -126,6 +144,8 @@ PRESETS: dict[str, dict] = {
     },
     "default": {  # stable privacy/utility figures
         **_COMMON,
+        "pretrain_subjects": 200, "pretrain_train_per_class": 220, "pretrain_val_per_class": 30,
+        "pretrain_frames": 32,
         "action_groups": 25, "action_test_groups": 7, "action_clips_per_group": 3, "action_frames": 56,
         "vispr_train_per_class": 120, "vispr_val_per_class": 20, "vispr_test_per_class": 40,
         "thumos_train": 20, "thumos_test": 10, "thumos_segment_s": 1.8, "thumos_gap_s": 1.0,
@@ -137,7 +157,8 @@ PRESETS: dict[str, dict] = {
     },
 }  # fmt: skip
 SIZE_FIELDS = tuple(f.name for f in dataclasses.fields(Config) if f.default is None)
-_PREFIX = {"action": "action_", "vispr": "vispr_", "thumos14": "thumos_", "anomaly": "anomaly_", "casia_b": "gait_",
+_PREFIX = {"pretrain": "pretrain_",
+           "action": "action_", "vispr": "vispr_", "thumos14": "thumos_", "anomaly": "anomaly_", "casia_b": "gait_",
            "ntu60": "ntu_", "toyota_smarthome": "toyota_"}  # fmt: skip
 
 
@@ -159,6 +180,12 @@ def resolve(cfg: Config) -> Config:
         raise ValueError(f"height and width must be even (yuv420p video), got {out.height}x{out.width}")
     if not 0 < out.action_test_groups < out.action_groups:
         raise ValueError(f"action_test_groups must be in 1..action_groups-1, got {out.action_test_groups}")
+    if out.benchmark not in BASE_RATES:
+        raise ValueError(f"benchmark must be one of {sorted(BASE_RATES)}, got {out.benchmark}")
+    if out.pretrain_subjects < 2:
+        raise ValueError(
+            f"pretrain_subjects must be at least 2 (training and validation subjects), got {out.pretrain_subjects}"
+        )
     if out.ntu_subjects < 3:
         raise ValueError(f"ntu_subjects must be at least 3 (train and test subjects), got {out.ntu_subjects}")
     unknown = set(out.suites) - set(SUITES) - {r for roots in ROOTS.values() for r in roots}
@@ -170,7 +197,7 @@ def resolve(cfg: Config) -> Config:
 def selected_suites(cfg: Config) -> list[str]:
     """Suites to build, in build order; a root name (``hmdb51``) selects the suite that writes it."""
     if not cfg.suites:
-        return list(SUITES)
+        return list(EVALUATION_SUITES)
     wanted = {s for s in SUITES if s in cfg.suites or any(r in cfg.suites for r in ROOTS[s])}
     return [s for s in SUITES if s in wanted]
 
@@ -180,6 +207,8 @@ def fingerprint(cfg: Config, suite: str) -> dict:
     keys = ["height", "width", "fps", "crf"] + [k for k in SIZE_FIELDS if k.startswith(_PREFIX[suite])]
     sizes = {k: list(v) if isinstance(v := getattr(cfg, k), tuple) else v for k in keys}
     stamp = {"generator": VERSION, "suite": suite, "seed": cfg.seed, "sizes": sizes}
+    if cfg.benchmark != 1:
+        stamp["benchmark"] = cfg.benchmark
     if SUITE_VERSIONS.get(suite, 1) != 1:
         stamp["suite_version"] = SUITE_VERSIONS[suite]
     return stamp
@@ -258,7 +287,7 @@ def build_suite(cfg: Config, suite: str) -> dict:
     """Build (or skip, or resume) one suite of a resolved config; returns its summary."""
     start = time.perf_counter()
     out = Path(cfg.out)
-    plan = PLANNERS[suite](cfg)
+    plan = plan_suite(cfg, suite)
     stamp = fingerprint(cfg, suite)
     skipped = _prepare(out, plan, stamp, cfg.overwrite)
     if not skipped:
@@ -295,7 +324,7 @@ def main(cfg: Config) -> dict:
     start = time.perf_counter()
     cfg = resolve(cfg)
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
-    summary = {"out": str(cfg.out), "preset": cfg.preset, "seed": cfg.seed, "suites": {}}
+    summary = {"out": str(cfg.out), "preset": cfg.preset, "benchmark": cfg.benchmark, "seed": cfg.seed, "suites": {}}
     for suite in selected_suites(cfg):
         summary["suites"][suite] = result = build_suite(cfg, suite)
         logger.info("suite %s: %s", suite, result)
@@ -309,6 +338,7 @@ def generate(
     seed: int = 0,
     suites: list[str] | tuple[str, ...] | None = None,
     *,
+    benchmark: int = 2,
     workers: int = 0,
     overwrite: bool = False,
     progress: bool = True,
@@ -318,7 +348,9 @@ def generate(
 
     Args:
         preset: ``tiny`` (tests), ``small`` or ``default``.
-        suites: names from :data:`SUITES` (or root names such as ``hmdb51``); all when None.
+        suites: names from :data:`SUITES` (or root names such as ``hmdb51``); every evaluation suite when None
+            (``pretrain`` only when named).
+        benchmark: 2 (unequal base rates, visible faces) or 1 (the original balanced layout).
         sizes: overrides of the preset's sizes, e.g. ``action_groups=4``; unknown names raise TypeError.
 
     Returns:
@@ -332,6 +364,7 @@ def generate(
         out=str(out),
         preset=preset,
         seed=seed,
+        benchmark=benchmark,
         suites=tuple(suites or ()),
         workers=workers,
         overwrite=overwrite,

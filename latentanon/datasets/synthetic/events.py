@@ -19,9 +19,12 @@ import numpy as np
 from latentanon.datasets.synthetic.world import (
     BIAS,
     DOF,
+    LEVEL_HZ,
+    STYLES,
     Actor,
     Identity,
     Scene,
+    Style,
     action_pose,
     camera,
     gait_pose,
@@ -42,13 +45,17 @@ def envelope(num_frames: int, start: int, end: int, rise: int = RISE) -> np.ndar
 
 
 def untrimmed_pose(
-    rng: np.random.Generator, segments: list[tuple[int, int, int]], num_frames: int, fps: float
+    rng: np.random.Generator,
+    segments: list[tuple[int, int, int]],
+    num_frames: int,
+    fps: float,
+    level_hz=LEVEL_HZ,
 ) -> np.ndarray:
     """Idle motion with the action ``(class, start, end)`` segments blended in: float32 (T, len(DOF))."""
     pose = idle_pose(rng, num_frames, fps)
     for action, start, end in segments:
         env = envelope(num_frames, start, end)[:, None]  # (T, 1)
-        pose = pose * (1 - env) + action_pose(rng, action, num_frames, fps) * env
+        pose = pose * (1 - env) + action_pose(rng, action, num_frames, fps, level_hz) * env
     return pose.astype(np.float32)
 
 
@@ -227,6 +234,7 @@ def gait_scene(
     fps: float,
     background_rng: np.random.Generator,
     margin: int = 2,
+    style: Style = STYLES[1],
 ) -> Scene:
     """One walk of ``who`` seen from ``view`` degrees (0 front, 90 side, 180 back) by a camera that pans along.
 
@@ -241,7 +249,7 @@ def gait_scene(
     vx = speed * actor_h * math.sin(theta) / fps  # pixels per frame
     extra = int(math.ceil(abs(vx) * num_frames)) + 4
     background, floor = make_background(background_rng, height, width + extra, margin)
-    look = sample_look(rng, who, labels[2], labels[3], labels[4])
+    look = sample_look(rng, who, labels[2], labels[3], labels[4], style)
     hair = tuple(float(c) for c in rng.uniform(20, 220, 3))
     look = type(look)(**{**look.__dict__, "hair": hair, "bag": condition == "bg", "coat": condition == "cl"})
     t = np.arange(num_frames)

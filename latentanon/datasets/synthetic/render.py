@@ -151,7 +151,8 @@ def skeleton(actor: Actor) -> tuple[np.ndarray, np.ndarray]:
     def limb(start: np.ndarray, angle: np.ndarray, length: float) -> np.ndarray:  # angle from straight down
         return start + length * np.stack([np.sin(angle), -np.cos(angle), zeros], axis=1)
 
-    pts = {"hip": hip, "neck": upper(TORSO, 0.0), "head": upper(TORSO + NECK + HEAD_R, 0.0)}
+    head_r = HEAD_R * look.head_scale
+    pts = {"hip": hip, "neck": upper(TORSO, 0.0), "head": upper(TORSO + NECK + head_r, 0.0)}
     for side, z in (("l", 1.0), ("r", -1.0)):
         shoulder = upper(TORSO - 0.02, z * look.shoulder_width)
         a = q[:, DOF.index(f"{side}_shoulder")] + lean
@@ -204,7 +205,7 @@ def draw_actor(canvas: np.ndarray, actor: Actor, j: dict, hold: tuple[str, np.nd
     far, near = "l", "r"  # the camera looks along -z of the body frame: the right side is the near one
     if look.female:  # long hair hangs behind the head and shoulders
         hair_end = j["head"] + (j["neck"] - j["head"]) * 1.6
-        capsule(canvas, j["head"], hair_end, HEAD_R * 1.02 * px, look.hair)
+        capsule(canvas, j["head"], hair_end, HEAD_R * look.head_scale * 1.02 * px, look.hair)
 
     def leg(side: str) -> None:
         capsule(canvas, j[f"{side}_hip"], j[f"{side}_knee"], LEG_R * px, leg_color)
@@ -257,7 +258,8 @@ def _draw_head(canvas: np.ndarray, actor: Actor, j: dict, px: float, sin_v: floa
     """Head disc, hair, face marks (eyes and mouth) and a mask or cap covering half of the face."""
     look = actor.look
     c = j["head"]
-    r = HEAD_R * px
+    r = HEAD_R * look.head_scale * px
+    eye_r, mouth_r = look.face_marks
     up = j["head"] - j["neck"]
     up = up / (math.hypot(*up) or 1.0)  # unit vector towards the top of the head, screen coordinates
     side = np.array([-up[1], up[0]])
@@ -269,9 +271,9 @@ def _draw_head(canvas: np.ndarray, actor: Actor, j: dict, px: float, sin_v: floa
     if look.face:
         eye_c = c + up * 0.02 * r + side * facing * 0.3 * r
         for s in (-1.0, 1.0):
-            disc(canvas, eye_c + side * s * 0.36 * r * (1 - 0.5 * abs(facing)), 0.17 * r, (25, 20, 20))
+            disc(canvas, eye_c + side * s * 0.36 * r * (1 - 0.5 * abs(facing)), eye_r * r, (25, 20, 20))
         mouth = c - up * 0.5 * r + side * facing * 0.3 * r
-        capsule(canvas, mouth - side * 0.28 * r, mouth + side * 0.28 * r, 0.09 * r, (150, 40, 45))
+        capsule(canvas, mouth - side * 0.28 * r, mouth + side * 0.28 * r, mouth_r * r, (150, 40, 45))
     if look.cover == 1:  # face mask over the lower half
         disc(canvas, c, r * 1.02, look.cover_color, cut=(up[0], up[1], -0.2 * r))
     elif look.cover == 2:  # cap with a brim down over the eyes

@@ -18,6 +18,7 @@ walks) store ``action: null``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -39,9 +40,12 @@ from latentanon.datasets.synthetic.world import (
     ATTRIBUTES,
     CLASSES,
     GENDER,
+    HUE_BINS,
     PERSONAL,
+    SCENE_KINDS,
     SKIN,
     SOCIAL,
+    STYLES,
     Identity,
     action_pose,
     compose_scene,
@@ -52,8 +56,10 @@ from latentanon.datasets.synthetic.world import (
 if TYPE_CHECKING:
     from latentanon.datasets.synthetic.build import Config
 
-SUITES = ("action", "vispr", "thumos14", "anomaly", "casia_b", "ntu60", "toyota_smarthome")
+SUITES = ("action", "vispr", "thumos14", "anomaly", "casia_b", "ntu60", "toyota_smarthome", "pretrain")
+EVALUATION_SUITES = SUITES[:-1]  # built when no suite is named; "pretrain" only on request
 ROOTS = {
+    "pretrain": ("pretrain",),
     "action": ("ucf101", "hmdb51", "kinetics400"),
     "vispr": ("vispr",),
     "thumos14": ("thumos14",),
@@ -72,7 +78,16 @@ NTU_TRAIN_SUBJECTS = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 
 TOYOTA_TRAIN = ("p03", "p04", "p06", "p07", "p09", "p12", "p13", "p15", "p17", "p19", "p25")
 TOYOTA_TEST = ("p02", "p05", "p08", "p10", "p11", "p14", "p16", "p18", "p20", "p21", "p22", "p23", "p24")
 NTU_CAMERA_VIEW = {1: 50.0, 2: 90.0, 3: 130.0}
-_CODE = {name: i + 1 for i, name in enumerate(SUITES)}  # suite number in the seeds
+_CODE = {name: i + 1 for i, name in enumerate(SUITES)}  # suite number in the seeds (pretrain: 8)
+# base rates of the seven attributes (ATTRIBUTES order) per benchmark version; None: every column balanced.
+# Version 2 is unequal like VISPR's (rare semi-nudity and holding hands, common faces), chance cMAP 0.303.
+BASE_RATES: dict[int, tuple[float, ...] | None] = {1: None, 2: (0.4, 0.45, 0.55, 0.2, 0.1, 0.12, 0.3)}
+APPEARANCE = ("scene", "shirt")  # appearance labels of the pretraining suite (not private attributes)
+
+
+def base_rates(cfg: Config) -> tuple[float, ...] | None:
+    """The attribute base rates of ``cfg``'s benchmark version (None: balanced)."""
+    return BASE_RATES[cfg.benchmark]
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,8 @@ class Item:
         view: camera view in degrees overriding the random one (gait, NTU cameras).
         condition: gait condition ``nm``/``bg``/``cl``.
         background: entropy of a fixed camera background (shared by the videos of one camera), or ``None``.
+        style: benchmark version whose rendering constants apply (:data:`world.STYLES`).
+        appearance: ``(scene kind, shirt hue bin)`` fixed for the pretraining suite's labels, or ``None``.
     """
 
     root: str
@@ -110,6 +127,8 @@ class Item:
     view: float | None = None
     condition: str = ""
     background: tuple[int, ...] | None = None
+    style: int = 1
+    appearance: tuple[int, int] | None = None
 
     @property
     def key(self) -> str:
@@ -135,22 +154,49 @@ def _rng(*key: int) -> np.random.Generator:
     return np.random.default_rng([int(k) for k in key])
 
 
-def _bits(rng: np.random.Generator, n: int) -> np.ndarray:
-    """(n,) int: half ones (the odd one out at random), shuffled."""
-    ones = n // 2 + (int(rng.integers(2)) if n % 2 else 0)
+def _bits(rng: np.random.Generator, n: int, rate: float = 0.5) -> np.ndarray:
+    """(n,) int: ``rate * n`` ones (the fractional one at random; at least one of each value when n >= 2),
+    shuffled."""
+    if rate == 0.5:  # benchmark 1's draws, kept bit for bit
+        ones = n // 2 + (int(rng.integers(2)) if n % 2 else 0)
+    else:
+        whole, frac = divmod(n * rate, 1.0)
+        ones = int(whole) + int(rng.uniform() < frac)
+        if n >= 2:  # both values present (a rare attribute of a small split is over-represented)
+            ones = min(max(ones, 1), n - 1)
     return rng.permutation(np.r_[np.ones(ones, int), np.zeros(n - ones, int)])
 
 
-def _table(rng: np.random.Generator, n: int) -> np.ndarray:
-    """(n, 7) int attribute rows, every column balanced independently."""
-    return np.stack([_bits(rng, n) for _ in ATTRIBUTES], axis=1) if n else np.zeros((0, len(ATTRIBUTES)), int)
+def _table(rng: np.random.Generator, n: int, rates: tuple[float, ...] | None = None) -> np.ndarray:
+    """(n, 7) int attribute rows, every column drawn independently with its base rate (balanced when None)."""
+    rates = rates or (0.5,) * len(ATTRIBUTES)
+    if not n:
+        return np.zeros((0, len(ATTRIBUTES)), int)
+    return np.stack([_bits(rng, n, r) for r in rates], axis=1)
 
 
-def _combos(rng: np.random.Generator, n: int) -> list[tuple[bool, bool]]:
-    """(female, dark) for ``n`` subjects cycling through the four combinations; any two in a row differ in both."""
-    f, d = bool(rng.integers(2)), bool(rng.integers(2))
-    cycle = [(f, d), (not f, not d), (f, not d), (not f, d)]
-    return [cycle[i % 4] for i in range(n)]
+def _combos(
+    rng: np.random.Generator, n: int, rates: tuple[float, ...] | None = None, balanced_gender: bool = False
+) -> list[tuple[bool, bool]]:
+    """(female, dark) for ``n`` subjects.
+
+    Balanced (``rates`` None, benchmark 1): cycling through the four combinations, any two in a row differ in
+    both. With base rates: ``rates[GENDER]`` of them female (half when ``balanced_gender``) and, within each
+    gender, ``rates[SKIN]`` of them dark, so that skin and gender stay independent.
+    """
+    if rates is None:
+        f, d = bool(rng.integers(2)), bool(rng.integers(2))
+        cycle = [(f, d), (not f, not d), (f, not d), (not f, d)]
+        return [cycle[i % 4] for i in range(n)]
+    female = _bits(rng, n, 0.5 if balanced_gender else rates[GENDER]).astype(bool)
+    dark = np.zeros(n, bool)
+    for value in (True, False):
+        idx = np.nonzero(female == value)[0]
+        dark[idx] = _bits(rng, len(idx), rates[SKIN]).astype(bool)
+    for column in (female, dark):  # every split of two or more subjects shows both values of both attributes
+        if n >= 2 and column.all() or n >= 2 and not column.any():
+            column[int(rng.integers(n))] ^= True
+    return [(bool(f), bool(d)) for f, d in zip(female, dark)]
 
 
 def _gender(female: bool) -> str:
@@ -172,7 +218,7 @@ def _meta(classes, items: list[tuple[str, Item]]) -> str:
     """``synthetic_meta.json`` text for ``(key, item)`` pairs."""
     videos = {
         key: {"labels": list(it.labels), "subject": it.who.subject, "gender": _gender(it.who.female),
-              "action": it.action}
+              "action": it.action, **({"appearance": dict(zip(APPEARANCE, it.appearance))} if it.appearance else {})}
         for key, it in items
     }  # fmt: skip
     return json.dumps({"attributes": list(ATTRIBUTES), "classes": list(classes), "videos": videos}, indent=1) + "\n"
@@ -197,17 +243,17 @@ def plan_action(cfg: Config) -> Plan:
     Groups ``g01..gG`` are subjects (one actor per group, as in UCF101); groups ``1..action_test_groups`` form the
     test split. Every class has ``action_clips_per_group`` clips of every group.
     """
-    code, seed = _CODE["action"], cfg.seed
+    code, seed, rates = _CODE["action"], cfg.seed, base_rates(cfg)
     groups = list(range(1, cfg.action_groups + 1))
     split_of = {g: "test" if g <= cfg.action_test_groups else "train" for g in groups}
     who, rows = {}, {}
     for s, split in enumerate(("train", "test")):
         members = [g for g in groups if split_of[g] == split]
-        combos = _combos(_rng(seed, code, 0, s), len(members))
+        combos = _combos(_rng(seed, code, 0, s), len(members), rates)
         for i, g in enumerate(members):
             who[g] = sample_identity(_rng(seed, code, 2, g), f"g{g:02d}", *combos[i])
         for a in range(len(CLASSES)):
-            table = _table(_rng(seed, code, 1, s, a), len(members) * cfg.action_clips_per_group)
+            table = _table(_rng(seed, code, 1, s, a), len(members) * cfg.action_clips_per_group, rates)
             for i, g in enumerate(members):
                 for c in range(cfg.action_clips_per_group):
                     rows[a, g, c + 1] = _labels(table[i * cfg.action_clips_per_group + c], who[g])
@@ -277,7 +323,7 @@ def plan_vispr(cfg: Config) -> Plan:
     per_class = {"train": cfg.vispr_train_per_class, "val": cfg.vispr_val_per_class, "test": cfg.vispr_test_per_class}
     for s, (split, n) in enumerate(per_class.items()):
         for a in range(len(CLASSES)):
-            table = _table(_rng(seed, code, 1, s, a), n)
+            table = _table(_rng(seed, code, 1, s, a), n, base_rates(cfg))
             for j in range(n):
                 image_id = f"2017_{10_000_000 + counter:08d}"
                 row = table[j]
@@ -316,7 +362,7 @@ def plan_thumos(cfg: Config) -> Plan:
     for s, (split, subset, n) in enumerate(
         (("train", "Validation", cfg.thumos_train), ("test", "Test", cfg.thumos_test))
     ):
-        table = _table(_rng(seed, code, 1, s), n)
+        table = _table(_rng(seed, code, 1, s), n, base_rates(cfg))
         for i in range(n):
             rng = _rng(seed, code, 2, s, i)
             order = rng.permutation(len(CLASSES))
@@ -392,8 +438,10 @@ def plan_anomaly(cfg: Config) -> Plan:
         ("test", cfg.anomaly_normal_test, cfg.anomaly_test_per_class),
     ):
         videos += [(split, None)] * normal + [(split, kind) for kind in ANOMALY_CLASSES for _ in range(per_class)]
+    rates = base_rates(cfg)
     tables = {
-        s: iter(_table(_rng(seed, code, 1, i), sum(v[0] == s for v in videos))) for i, s in enumerate(("train", "test"))
+        s: iter(_table(_rng(seed, code, 1, i), sum(v[0] == s for v in videos), rates))
+        for i, s in enumerate(("train", "test"))
     }
     plan = Plan("anomaly", ROOTS["anomaly"], [])
     lists = {"train": [], "test": []}
@@ -478,8 +526,8 @@ def plan_casia(cfg: Config) -> Plan:
     """Gait: every subject walks nm-01..06, bg-01..02, cl-01..02, each seen from every view (Casia-B layout)."""
     code, seed = _CODE["casia_b"], cfg.seed
     n = cfg.gait_subjects
-    combos = _combos(_rng(seed, code, 0), n)
-    table = _table(_rng(seed, code, 1), n)
+    combos = _combos(_rng(seed, code, 0), n, base_rates(cfg))
+    table = _table(_rng(seed, code, 1), n, base_rates(cfg))
     plan = Plan("casia_b", ROOTS["casia_b"], [])
     meta = []
     for i in range(n):
@@ -521,12 +569,12 @@ def plan_ntu(cfg: Config) -> Plan:
     who, rows, split_of = {}, {}, {}
     for s, split in enumerate(("train", "test")):
         members = [p for p in subjects if (p in NTU_TRAIN_SUBJECTS) == (split == "train")]
-        combos = _combos(_rng(seed, code, 0, s), len(members))
+        combos = _combos(_rng(seed, code, 0, s), len(members), base_rates(cfg), balanced_gender=True)
         for i, p in enumerate(members):
             split_of[p] = split
             who[p] = sample_identity(_rng(seed, code, 2, p), f"P{p:03d}", *combos[i])
         for a in range(len(CLASSES)):
-            table = _table(_rng(seed, code, 1, s, a), len(members) * cfg.ntu_repetitions)
+            table = _table(_rng(seed, code, 1, s, a), len(members) * cfg.ntu_repetitions, base_rates(cfg))
             for i, p in enumerate(members):
                 for r in range(cfg.ntu_repetitions):
                     rows[a, p, r + 1] = _labels(table[i * cfg.ntu_repetitions + r], who[p])
@@ -576,7 +624,7 @@ def plan_toyota(cfg: Config) -> Plan:
     for s, (split, ids) in enumerate(
         (("train", TOYOTA_TRAIN[: cfg.toyota_train_subjects]), ("test", TOYOTA_TEST[: cfg.toyota_test_subjects]))
     ):
-        combos = _combos(_rng(seed, code, 1, s), len(ids))
+        combos = _combos(_rng(seed, code, 1, s), len(ids), base_rates(cfg), balanced_gender=True)
         for i, pid in enumerate(ids):
             who[pid] = sample_identity(_rng(seed, code, 2, int(pid[1:])), pid, *combos[i])
         by_gender = {}
@@ -586,7 +634,7 @@ def plan_toyota(cfg: Config) -> Plan:
             by_gender[female] = [p for pair in zip(dark, light) for p in pair] + dark[len(light) :] + light[len(dark) :]
         takes: dict[tuple[str, int], int] = {}
         for a, title in enumerate(TITLES):
-            table = _table(_rng(seed, code, 3, s, a), n)
+            table = _table(_rng(seed, code, 3, s, a), n, base_rates(cfg))
             n_female = int(round(share[a] * n))
             for j in range(n):
                 female = j < n_female
@@ -614,7 +662,72 @@ def plan_toyota(cfg: Config) -> Plan:
     return plan
 
 
+# ----------------------------------------------------------------------------------------------- pretraining
+
+
+def plan_pretrain(cfg: Config) -> Plan:
+    """Action clips for pretraining encoders, disjoint from every evaluation suite (Kinetics-400 layout).
+
+    The stand-in for Kinetics when the evaluation suites stand in for UCF101 and the rest: its own subjects
+    (``k0001..``, drawn from their own seeds, so no person, background or video of an evaluation suite appears),
+    the same ten actions and the benchmark version's attribute base rates, and two appearance labels that are
+    not private attributes (``synthetic_meta.json`` ``appearance``): ``scene``, the background's gradient and
+    texture (9 kinds), and ``shirt``, the hue sixth of the subject's shirt, for pretraining objectives that keep
+    appearance in the features the way Kinetics-trained encoders do. Splits: ``train`` (annotations/train.csv)
+    and ``val`` (validate.csv, its own subjects, for choosing the epoch).
+    """
+    code, seed, rates = _CODE["pretrain"], cfg.seed, base_rates(cfg)
+    n_val = max(1, cfg.pretrain_subjects // 10)
+    plan = Plan("pretrain", ROOTS["pretrain"], [])
+    meta, rows = [], {"train": [], "val": []}
+    duration = math.ceil(cfg.pretrain_frames / cfg.fps)
+    counter = 0
+    sizes = (("train", cfg.pretrain_train_per_class), ("val", cfg.pretrain_val_per_class))
+    for s, (split, per_class) in enumerate(sizes):
+        ids = list(range(n_val, cfg.pretrain_subjects)) if split == "train" else list(range(n_val))
+        combos = _combos(_rng(seed, code, 0, s), len(ids), rates)
+        people = [sample_identity(_rng(seed, code, 1, p), f"k{p + 1:04d}", *combos[i]) for i, p in enumerate(ids)]
+        for a, cls in enumerate(CLASSES):
+            table = _table(_rng(seed, code, 2, s, a), per_class, rates)
+            look = _rng(seed, code, 3, s, a)
+            scenes, shirts = look.integers(SCENE_KINDS, size=per_class), look.integers(HUE_BINS, size=per_class)
+            for j in range(per_class):
+                who = people[int(look.integers(len(people)))]
+                youtube_id = hashlib.sha1(f"pretrain/{seed}/{counter}".encode()).hexdigest()[:11]
+                item = Item(
+                    root="pretrain",
+                    path=f"videos/{youtube_id}_{0:06d}_{duration:06d}.mp4",
+                    split=split,
+                    kind="clip",
+                    who=who,
+                    labels=_labels(table[j], who),
+                    action=a,
+                    num_frames=cfg.pretrain_frames,
+                    seed=(seed, code, 4, counter),
+                    appearance=(int(scenes[j]), int(shirts[j])),
+                )
+                plan.items.append(item)
+                meta.append((item.key, item))
+                rows[split].append(f"{cls},{youtube_id},0,{duration},{'train' if split == 'train' else 'val'}")
+                counter += 1
+    header = "label,youtube_id,time_start,time_end,split\n"
+    plan.files["pretrain/annotations/train.csv"] = header + _lines(rows["train"])
+    plan.files["pretrain/annotations/validate.csv"] = header + _lines(rows["val"])
+    plan.files["pretrain/annotations/test.csv"] = header
+    plan.files["pretrain/synthetic_meta.json"] = _meta(CLASSES, meta)
+    return plan
+
+
+def plan_suite(cfg: Config, suite: str) -> Plan:
+    """The plan of ``suite`` for ``cfg``, every item drawn in the style of ``cfg.benchmark``."""
+    plan = PLANNERS[suite](cfg)
+    if cfg.benchmark != 1:
+        plan.items = [dataclasses.replace(it, style=cfg.benchmark) for it in plan.items]
+    return plan
+
+
 PLANNERS = {
+    "pretrain": plan_pretrain,
     "action": plan_action,
     "vispr": plan_vispr,
     "thumos14": plan_thumos,
@@ -633,16 +746,33 @@ def render_item(item: Item, size: tuple[int, int], fps: float) -> np.ndarray:
     rng = np.random.default_rng(list(item.seed))
     num = item.num_frames
     height, width = size
+    look = STYLES[item.style]
+    hz = look.level_hz
     if item.kind in ("clip", "image"):
         scene = compose_scene(
-            rng, item.labels, item.who, num, size, fps, lambda r, k: action_pose(r, item.action, num, fps)
+            rng,
+            item.labels,
+            item.who,
+            num,
+            size,
+            fps,
+            lambda r, k: action_pose(r, item.action, num, fps, hz),
+            style=look,
+            appearance=item.appearance,
         )
         if item.view is not None:
             for actor in scene.actors:
                 actor.view = item.view + float(rng.uniform(-8, 8))
     elif item.kind == "untrimmed":
         scene = compose_scene(
-            rng, item.labels, item.who, num, size, fps, lambda r, k: untrimmed_pose(r, list(item.segments), num, fps)
+            rng,
+            item.labels,
+            item.who,
+            num,
+            size,
+            fps,
+            lambda r, k: untrimmed_pose(r, list(item.segments), num, fps, hz),
+            style=look,
         )
     elif item.kind == "anomaly":
         background = make_background(np.random.default_rng(list(item.background)), height, width, 2)
@@ -650,10 +780,19 @@ def render_item(item: Item, size: tuple[int, int], fps: float) -> np.ndarray:
 
         def normal(r: np.random.Generator, k: int) -> np.ndarray:
             calm = [(CALM_ACTIONS[c], a, e) for c, a, e in random_segments(r, num, fps, len(CALM_ACTIONS))]
-            return untrimmed_pose(r, calm, num, fps)
+            return untrimmed_pose(r, calm, num, fps, hz)
 
         scene = compose_scene(
-            rng, item.labels, item.who, num, size, fps, normal, background=background, min_actors=2 if fight else 1
+            rng,
+            item.labels,
+            item.who,
+            num,
+            size,
+            fps,
+            normal,
+            background=background,
+            min_actors=2 if fight else 1,
+            style=look,
         )
         held = {k for pair in scene.holds for k in pair}
         shared = wander(rng, num, fps, width)
@@ -672,6 +811,7 @@ def render_item(item: Item, size: tuple[int, int], fps: float) -> np.ndarray:
             size,
             fps,
             np.random.default_rng(list(item.background)),
+            style=look,
         )
     else:
         raise ValueError(f"unknown item kind {item.kind!r}")

@@ -47,7 +47,7 @@ AMPLITUDE = np.array(
     [[0.06, 0.14], [0.03, 0.06], [0.12, 0.3], [0.7, 1.3], [0.35, 0.6], [0.7, 1.3], [0.35, 0.6],
      [0.3, 0.55], [0.3, 0.45], [0.3, 0.55], [0.3, 0.45]], np.float32,
 )  # fmt: skip
-LEVEL_HZ = ((0.0, 0.0), (0.9, 1.3), (2.4, 3.2))  # frequency ranges of the levels still / mid / fast
+LEVEL_HZ = ((0.0, 0.0), (0.9, 1.3), (2.4, 3.2))  # frequency ranges of the levels still / mid / fast (benchmark 1)
 # per-DOF frequency level of every action, in DOF order; classes sorted so every layout numbers them alike
 ACTION_CODES = {
     "bow":   (0, 0, 2, 0, 0, 0, 0, 1, 0, 1, 0),
@@ -62,6 +62,32 @@ ACTION_CODES = {
     "wave":  (0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0),
 }  # fmt: skip
 CLASSES = tuple(sorted(ACTION_CODES))
+
+
+@dataclass(frozen=True)
+class Style:
+    """What a benchmark version changes in the rendering (identical code paths, other constants).
+
+    Attributes:
+        level_hz: frequency ranges of the still / mid / fast levels of :data:`ACTION_CODES`.
+        actor_scale: standing height range, as a share of the frame height, for scenes of 1, 2 and 3+ actors.
+        head_scale: head radius multiplier (1: the body proportions of ``render.HEAD_R``).
+        face_marks: eye radius and mouth thickness as shares of the head radius.
+    """
+
+    level_hz: tuple[tuple[float, float], ...]
+    actor_scale: tuple[tuple[float, float], tuple[float, float], tuple[float, float]]
+    head_scale: float
+    face_marks: tuple[float, float]
+
+
+# benchmark 1: the original layout; 2: motion levels further apart (a 16-frame clip at 25 fps holds about one
+# mid and two to three fast cycles), larger actors, and a head 1.35x larger with bold face marks, so that eyes,
+# mouth, masks and caps stay visible at the 64 px input of the -tiny encoders
+STYLES = {
+    1: Style(LEVEL_HZ, ((0.55, 0.8), (0.5, 0.68), (0.4, 0.55)), 1.0, (0.17, 0.09)),
+    2: Style(((0.0, 0.0), (1.5, 2.1), (3.4, 4.4)), ((0.72, 0.9), (0.6, 0.76), (0.46, 0.6)), 1.35, (0.25, 0.14)),
+}
 
 RGB = tuple[float, float, float]
 _HAIR = ((25, 20, 20), (60, 40, 25), (110, 75, 45), (205, 175, 105), (140, 60, 30), (165, 165, 160))
@@ -112,10 +138,19 @@ class Look:
     hip_width: float
     bag: bool = False
     coat: bool = False
+    head_scale: float = 1.0  # head radius multiplier (Style.head_scale)
+    face_marks: tuple[float, float] = (0.17, 0.09)  # eye radius and mouth thickness / head radius
 
 
-def _color(rng: np.random.Generator, sat=(0.35, 0.9), val=(0.25, 0.95)) -> RGB:
-    r, g, b = colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(*sat), rng.uniform(*val))
+HUE_BINS = 6  # shirt colour classes of the pretraining suite (appearance labels that are not private)
+
+
+def _color(rng: np.random.Generator, sat=(0.35, 0.9), val=(0.25, 0.95), hue_bin: int | None = None) -> RGB:
+    """A random colour; ``hue_bin`` (0..HUE_BINS-1) moves the drawn hue into that sixth of the circle."""
+    h, s, v = rng.uniform(0, 1), rng.uniform(*sat), rng.uniform(*val)
+    if hue_bin is not None:
+        h = (hue_bin + h) / HUE_BINS
+    r, g, b = colorsys.hsv_to_rgb(h, s, v)
     return (255 * r, 255 * g, 255 * b)
 
 
@@ -141,14 +176,25 @@ def sample_identity(rng: np.random.Generator, subject: str, female: bool, dark: 
     return Identity(subject, bool(female), bool(dark), skin, hair, rng.uniform(0.9, 1.1), rng.uniform(0.9, 1.1), gait)
 
 
-def sample_look(rng: np.random.Generator, who: Identity, face: bool, partial: bool, nude: bool) -> Look:
-    """Clothes and accessories of ``who`` for one video (colours vary from video to video)."""
+def sample_look(
+    rng: np.random.Generator,
+    who: Identity,
+    face: bool,
+    partial: bool,
+    nude: bool,
+    style: Style = STYLES[1],
+    shirt_hue: int | None = None,
+) -> Look:
+    """Clothes and accessories of ``who`` for one video (colours vary from video to video).
+
+    ``shirt_hue`` fixes the shirt's hue bin (the pretraining suite's appearance label); the draws are the same.
+    """
     shoulder = (rng.uniform(0.085, 0.1) if who.female else rng.uniform(0.115, 0.135)) * who.build
     hips = (rng.uniform(0.07, 0.085) if who.female else rng.uniform(0.055, 0.065)) * who.build
     return Look(
         skin=who.skin,
         hair=who.hair,
-        shirt=_color(rng),
+        shirt=_color(rng, hue_bin=shirt_hue),
         pants=_color(rng, sat=(0.2, 0.8), val=(0.15, 0.7)),
         skirt=_color(rng),
         shoes=_color(rng, sat=(0.0, 0.4), val=(0.05, 0.35)),
@@ -162,13 +208,15 @@ def sample_look(rng: np.random.Generator, who: Identity, face: bool, partial: bo
         long_sleeves=bool(rng.uniform() < 0.5),
         shoulder_width=shoulder,
         hip_width=hips,
+        head_scale=style.head_scale,
+        face_marks=style.face_marks,
     )
 
 
 # ----------------------------------------------------------------------------------------------- motion
 
 
-def action_pose(rng: np.random.Generator, action: int, num_frames: int, fps: float) -> np.ndarray:
+def action_pose(rng: np.random.Generator, action: int, num_frames: int, fps: float, level_hz=LEVEL_HZ) -> np.ndarray:
     """Joint trajectories of one actor performing ``CLASSES[action]``.
 
     Returns:
@@ -177,7 +225,7 @@ def action_pose(rng: np.random.Generator, action: int, num_frames: int, fps: flo
     """
     code = ACTION_CODES[CLASSES[action]]
     amp = rng.uniform(AMPLITUDE[:, 0], AMPLITUDE[:, 1])
-    freq = np.array([rng.uniform(*LEVEL_HZ[level]) for level in code])
+    freq = np.array([rng.uniform(*level_hz[level]) for level in code])
     phase = rng.uniform(0, 2 * np.pi, len(DOF))
     t = np.arange(num_frames)[:, None] / fps  # (T, 1) seconds
     return (BIAS + amp * np.sin(2 * np.pi * freq * t + phase)).astype(np.float32)
@@ -256,8 +304,16 @@ class Scene:
         return len(self.flicker)
 
 
-def make_background(rng: np.random.Generator, height: int, width: int, margin: int) -> tuple[np.ndarray, float]:
+SCENE_KINDS = 9  # ramp (3) x texture (3): scene classes of the pretraining suite
+
+
+def make_background(
+    rng: np.random.Generator, height: int, width: int, margin: int, scene_kind: int | None = None
+) -> tuple[np.ndarray, float]:
     """Wall (gradient, optional texture), floor below a line, and a few static props.
+
+    ``scene_kind`` (0..SCENE_KINDS-1) fixes the ramp (``kind // 3``) and texture (``kind % 3``); the random draws
+    are the same as without it.
 
     Returns:
         float32 (height + 2 margin, width + 2 margin, 3) in [0, 255], and the floor line y in frame pixels.
@@ -266,9 +322,14 @@ def make_background(rng: np.random.Generator, height: int, width: int, margin: i
     ys = np.linspace(0, 1, hc, dtype=np.float32)[:, None, None]
     xs = np.linspace(0, 1, wc, dtype=np.float32)[None, :, None]
     c1, c2 = np.array(_color(rng, (0.0, 0.7), (0.2, 0.95))), np.array(_color(rng, (0.0, 0.7), (0.2, 0.95)))
-    ramp = {0: ys + 0 * xs, 1: xs + 0 * ys, 2: np.sqrt((xs - 0.5) ** 2 + (ys - 0.4) ** 2)}[int(rng.integers(3))]
+    ramp_kind = int(rng.integers(3))  # drawn even when fixed, so that the later draws stay the same
+    if scene_kind is not None:
+        ramp_kind = scene_kind // 3
+    ramp = {0: ys + 0 * xs, 1: xs + 0 * ys, 2: np.sqrt((xs - 0.5) ** 2 + (ys - 0.4) ** 2)}[ramp_kind]
     bg = c1 + (c2 - c1) * np.clip(ramp, 0, 1)  # (hc, wc, 3)
-    kind = rng.integers(3)
+    kind = int(rng.integers(3))
+    if scene_kind is not None:
+        kind = scene_kind % 3
     if kind == 1:  # stripes / tiles
         k = rng.uniform(3, 12) * np.array([np.cos(a := rng.uniform(0, np.pi)), np.sin(a)])
         bg = bg + rng.uniform(6, 20) * np.sin(2 * np.pi * (k[0] * xs + k[1] * ys) + rng.uniform(0, 6.3))
@@ -321,6 +382,8 @@ def compose_scene(
     background: tuple[np.ndarray, float] | None = None,
     margin: int = 2,
     min_actors: int = 1,
+    style: Style = STYLES[1],
+    appearance: tuple[int, int] | None = None,
 ) -> Scene:
     """A scene showing ``subject`` with the seven attribute ``labels``.
 
@@ -332,6 +395,8 @@ def compose_scene(
         pose_fn: ``pose_fn(rng, k) -> (T, len(DOF))`` joint trajectories of actor ``k``.
         background: a precomputed ``make_background`` result (a fixed camera), else a new one.
         min_actors: at least this many actors (extra ones stand apart, so the relationship labels still hold).
+        style: the benchmark version's rendering constants (:data:`STYLES`).
+        appearance: ``(scene kind, shirt hue bin)`` to fix (the pretraining suite's labels), else drawn.
     """
     height, width = size
     labels = [int(v) for v in labels]
@@ -342,8 +407,11 @@ def compose_scene(
     else:
         n = 2 if rng.uniform() < 0.3 else 1
     n = max(n, min_actors)
-    bg, floor = background if background is not None else make_background(rng, height, width, margin)
-    scale = {1: (0.55, 0.8), 2: (0.5, 0.68)}.get(n, (0.4, 0.55))
+    scene_kind, shirt_hue = appearance if appearance is not None else (None, None)
+    if background is None:
+        background = make_background(rng, height, width, margin, scene_kind)
+    bg, floor = background
+    scale = style.actor_scale[min(n, 3) - 1]
     if n == 1:
         xs = [rng.uniform(0.3, 0.7) * width]
     elif n == 2 and not labels[PERSONAL]:
@@ -363,7 +431,7 @@ def compose_scene(
     actors = []
     for k in range(n):
         who = subject if k == 0 else sample_identity(rng, f"{subject.subject}_c{k}", subject.female, subject.dark)
-        look = sample_look(rng, who, labels[FACE], labels[PARTIAL], labels[NUDITY])
+        look = sample_look(rng, who, labels[FACE], labels[PARTIAL], labels[NUDITY], style, shirt_hue)
         actors.append(
             Actor(
                 look=look,
