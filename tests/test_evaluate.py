@@ -108,3 +108,36 @@ def test_tad_and_ad_run_the_protocol_on_synthetic_stores(tad_store, ad_store, tm
     assert 0 <= ad["test_frame_auc"] <= 1 and ad["chance_frame_auc"] == 0.5
     assert 0 < ad["anomalous_frames"] < ad["test_frames"]
     assert "frame_auc **" in (tmp_path / "ad.md").read_text()
+
+
+def test_tad_detections_are_decoded_at_the_videos_frame_rate(tad_store, one_thread):
+    """The TAD store is annotated at 25 fps (TriDet's config default is 30): a head trained on the gridded targets
+    must be decoded at 25 fps too, else every detection lands at 30/25 of its time and mAP collapses."""
+    from latentanon.protocols import HeadSettings, TADConfig
+    from latentanon.protocols.tad import run_tad
+    from latentanon.stores import open_store
+
+    result = run_tad(
+        open_store(tad_store),
+        HeadSettings(tad=TADConfig(epochs=12, warmup_epochs=1, lr=3e-3, embed_dim=32)),
+        0.3,
+        0,
+        False,
+    )
+    assert result.metrics["test_average_mAP"] > 0.5, result.metrics["test_mAP_at"]
+
+
+def test_tridet_predict_converts_grid_units_with_the_given_frame_rates():
+    from latentanon.heads.tridet import TriDet, TriDetConfig
+
+    torch.manual_seed(0)
+    model = TriDet(TriDetConfig(input_dim=8, num_classes=3, embed_dim=16, head_dim=16, max_seq_len=32)).eval()
+    feats, mask = torch.randn(2, 32, 8), torch.ones(2, 32, dtype=torch.bool)
+    with torch.no_grad():
+        base = model.predict(feats, mask, durations=[1e6, 1e6])  # cfg.fps (30) for both
+        own = model.predict(feats, mask, durations=[1e6, 1e6], fps=[25.0, 60.0])
+    for video, rate in zip(range(2), (25.0, 60.0)):
+        assert len(base[video]) == len(own[video]) > 0
+        for (c0, a0, b0, s0), (c1, a1, b1, s1) in zip(base[video], own[video]):
+            assert c0 == c1 and s0 == s1
+            assert abs(a1 - a0 * 30.0 / rate) < 1e-6 and abs(b1 - b0 * 30.0 / rate) < 1e-6

@@ -402,12 +402,14 @@ class TriDet(nn.Module):
         return {"cls_loss": cls_loss / norm, "reg_loss": cfg.reg_loss_weight * reg_loss / norm, "num_pos": num_pos}
 
     @torch.no_grad()
-    def predict(self, features: torch.Tensor, mask: torch.Tensor, durations=None) -> list[list[tuple]]:
+    def predict(self, features: torch.Tensor, mask: torch.Tensor, durations=None, fps=None) -> list[list[tuple]]:
         """Detections per video in seconds.
 
         Args:
             features: (B, T, D); mask: (B, T) bool; durations: optional (B,) seconds to clip to (default: the end
                 of the last real clip).
+            fps: optional (B,) frame rates the features were extracted at (default: ``cfg.fps`` for every video);
+                must be the rates the training targets were converted with (:func:`seconds_to_grid`).
 
         Returns:
             per video a list of (label, start_s, end_s, score), best first.
@@ -433,8 +435,9 @@ class TriDet(nn.Module):
                 cfg.nms_sigma, cfg.min_score, cfg.max_segments,
             )  # fmt: skip
             n_real = int(mask[i].sum())
-            dur = durations[i] if durations is not None else ((n_real - 1) * cfg.feat_stride + cfg.num_frames) / cfg.fps
-            sec = grid_to_seconds(seg, cfg.fps, cfg.feat_stride, cfg.num_frames, dur)
+            rate = float(fps[i]) if fps is not None else cfg.fps
+            dur = durations[i] if durations is not None else ((n_real - 1) * cfg.feat_stride + cfg.num_frames) / rate
+            sec = grid_to_seconds(seg, rate, cfg.feat_stride, cfg.num_frames, dur)
             results.append([(int(c), float(a), float(b), float(s)) for c, (a, b), s in zip(label, sec, score)])
         return results
 

@@ -103,7 +103,9 @@ def run_tad(
             for v in videos:
                 batch = tridet.collate([(feats[v], torch.zeros(0, 2), torch.zeros(0).long())], model_cfg.max_seq_len)
                 duration = store.videos["frames"][v] / fps[v]
-                for label, a, b, sc in scorer.predict(batch["features"], batch["mask"], durations=[duration])[0]:
+                # decoded at the video's own frame rate, the one its training targets were gridded with
+                detections = scorer.predict(batch["features"], batch["mask"], durations=[duration], fps=[fps[v]])
+                for label, a, b, sc in detections[0]:
                     preds.append((int(v), int(label), float(a), float(b), float(sc)))
                 gts += [(int(v), int(c), float(a), float(b)) for c, a, b in metas[v].get("segments", [])]
         return activitynet_map(preds, gts) if gts else {"average_mAP": float("nan")}
