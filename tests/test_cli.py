@@ -293,6 +293,7 @@ ENTRY_MODULES = [
     "latentanon.recipes.ablation",
     "latentanon.recipes.pretrain_synthetic",
     "latentanon.fit_control",
+    "latentanon.recipes.seeds",
 ]
 
 

@@ -1,6 +1,7 @@
 import json
 
 from latentanon.demo import DemoConfig, main
+from latentanon.experiment import finding
 from latentanon.heads.linear import LinearConfig
 from latentanon.protocols import ADConfig, HeadSettings, TADConfig
 
@@ -13,7 +14,8 @@ def test_demo_runs_end_to_end_on_the_synthetic_benchmark(synthetic_small, tmp_pa
         ad=ADConfig(steps=10, dims=(64, 64, 64)),
         probe_epochs=5,
     )
-    result = main(DemoConfig(out=str(tmp_path), num_workers=0, epochs=2, protocols=quick))
+    cfg = DemoConfig(out=str(tmp_path), preset="small", num_workers=0, epochs=2, rank=4, protocols=quick)
+    result = main(cfg)
     assert result["stores"]["ucf101"]["videos"] > 0 and result["stores"]["ucf101"]["classes"] >= 10
     assert (
         result["stores"]["vispr"]["annotations"]["videos_with_attribute_labels"] == result["stores"]["vispr"]["videos"]
@@ -22,14 +24,38 @@ def test_demo_runs_end_to_end_on_the_synthetic_benchmark(synthetic_small, tmp_pa
     for k in range(1, 6):
         assert f"[{k}/5]" in out
     assert "i3d-r50-tiny" in out and "weights: random" not in out  # the shipped pretrained checkpoint
-    assert "anonymizer  latent splavu" in out  # the anonymized store's summary
     table = result["table"]
-    assert set(table) == {"ar", "tad", "ad", "privacy", "privacy_moving"}
-    for row in table.values():
-        assert 0 <= row["raw"] <= 1 and 0 <= row["anonymized"] <= 1
-    assert "gap_removed" in table["privacy"]
+    assert set(table) == {"SPLAVU published", "SPLAVU best", "PCA-4"}
+    for rows in table.values():
+        assert set(rows) == {"ar", "tad", "ad", "privacy", "privacy_moving"}
+        assert all(0 <= r["anonymized"] <= 1 for r in rows.values())
+        assert "gap_removed" in rows["privacy"] and "gap_removed" in rows["privacy_moving"]
+    assert table["PCA-4"]["ar"]["raw"] == table["SPLAVU best"]["ar"]["raw"]  # one raw evaluation for all
+    assert "Finding:" in out and result["findings"][0].startswith("SPLAVU best vs PCA-4")
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["table"]["ar"]["raw"] == table["ar"]["raw"]
-    assert "| action top-1 |" in (tmp_path / "report.md").read_text()
+    assert report["table"]["PCA-4"]["ar"]["anonymized"] == table["PCA-4"]["ar"]["anonymized"]
+    md = (tmp_path / "report.md").read_text()
+    assert "| SPLAVU best |" in md and "| PCA-4 |" in md and "| chance |" in md
     png = (tmp_path / "privacy_utility.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    # a re-run reuses every step's results
+    again = main(cfg)
+    assert again["table"] == table
+
+
+def _rows(adapter_gap, pca_gap, adapter_ar, pca_ar):
+    def task(gap, ar):
+        return {
+            "ar": {"anonymized": ar},
+            "privacy": {"gap_removed": gap},
+            "privacy_moving": {"gap_removed": gap},
+        }
+
+    return {"SPLAVU best": task(adapter_gap, adapter_ar), "PCA-8": task(pca_gap, pca_ar)}
+
+
+def test_finding_credits_the_adapter_only_at_1_5x_the_pca_gap_share_and_equal_utility():
+    assert "removes at least 1.5x" in finding(_rows(0.6, 0.3, 0.80, 0.80), "SPLAVU best", "PCA-8")
+    assert "does NOT" in finding(_rows(0.6, 0.5, 0.80, 0.80), "SPLAVU best", "PCA-8")  # only 1.2x
+    assert "does NOT" in finding(_rows(0.6, 0.3, 0.75, 0.80), "SPLAVU best", "PCA-8")  # 5 points less accurate
+    assert "x2.00" in finding(_rows(0.6, 0.3, 0.80, 0.80), "SPLAVU best", "PCA-8")

@@ -269,3 +269,38 @@ def test_every_shipped_config_is_valid():
         assert cfg != CONFIGS[path.stem]()
     with pytest.raises(ValueError, match="unknown"):
         parse_cli(gait.GaitConfig, ["--config", str(ROOT / "recipes" / "configs" / "privacy_probe.yaml")])
+
+
+def _fake_result(seed: int) -> dict:
+    """A comparison run's result with made-up but consistent figures (raw, one adapter, two noise levels)."""
+    raw = {
+        "ar": {"metric": "top1", "test_top1": 0.80 + 0.01 * seed, "chance_top1": 0.1},
+        "privacy": {"metric": "cmap", "test_cmap": 0.50, "chance_cmap": 0.30},
+    }
+    table = {
+        "SPLAVU best": {
+            "ar": {"anonymized": 0.79, "change": -0.01 - 0.01 * seed},
+            "privacy": {"anonymized": 0.40, "change": -0.1, "gap_removed": 0.5, "relative": -0.2},
+        },
+        "noise 0.5": {
+            "ar": {"anonymized": 0.78, "change": -0.02},
+            "privacy": {"anonymized": 0.48, "change": -0.02, "gap_removed": 0.1, "relative": -0.04},
+        },
+        "noise 2": {
+            "ar": {"anonymized": 0.40, "change": -0.4},
+            "privacy": {"anonymized": 0.35, "change": -0.15, "gap_removed": 0.75, "relative": -0.3},
+        },
+    }
+    return {"raw": raw, "table": table}
+
+
+def test_seed_aggregate_gives_mean_spread_and_the_noise_level_at_matched_utility():
+    from latentanon.recipes.seeds import aggregate, format_aggregate
+
+    agg = aggregate([_fake_result(s) for s in range(3)])
+    assert agg["seeds"] == 3 and agg["tasks"] == ["ar", "privacy"]
+    assert abs(agg["raw"]["ar"]["mean"] - 0.81) < 1e-9 and abs(agg["raw"]["ar"]["std"] - 0.01) < 1e-9
+    assert agg["methods"]["SPLAVU best"]["privacy"]["gap_mean"] == 0.5
+    assert agg["matched_noise"] == "noise 0.5"  # action top-1 0.78 is closest to the adapter's 0.79
+    text = format_aggregate(agg, "t")
+    assert "| noise 0.5 (matched AR) |" in text and "gap 50 ± 0%" in text and "| chance | 0.100 | 0.300 |" in text

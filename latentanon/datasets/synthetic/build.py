@@ -156,6 +156,12 @@ PRESETS: dict[str, dict] = {
         "toyota_train_subjects": 11, "toyota_test_subjects": 7, "toyota_videos_per_action": 16, "toyota_frames": 48,
     },
 }  # fmt: skip
+# benchmark 2 changes these sizes of the presets: untrimmed segments of 4 s (2.8 clips of 16 frames at 25 fps were
+# too short to localise at tIoU 0.5-0.7 with clip-level features) and more untrimmed videos
+V2_SIZES: dict[str, dict] = {
+    "small": {"thumos_segment_s": 2.0, "thumos_gap_s": 1.0},
+    "default": {"thumos_train": 40, "thumos_test": 15, "thumos_segment_s": 4.0, "thumos_gap_s": 2.0},
+}
 SIZE_FIELDS = tuple(f.name for f in dataclasses.fields(Config) if f.default is None)
 _PREFIX = {"pretrain": "pretrain_",
            "action": "action_", "vispr": "vispr_", "thumos14": "thumos_", "anomaly": "anomaly_", "casia_b": "gait_",
@@ -166,7 +172,7 @@ def resolve(cfg: Config) -> Config:
     """``cfg`` with every unset size taken from its preset, validated."""
     if cfg.preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {cfg.preset!r}")
-    preset = PRESETS[cfg.preset]
+    preset = PRESETS[cfg.preset] if cfg.benchmark == 1 else {**PRESETS[cfg.preset], **V2_SIZES.get(cfg.preset, {})}
     out = dataclasses.replace(cfg, **{k: preset[k] for k in SIZE_FIELDS if getattr(cfg, k) is None})
     for name in SIZE_FIELDS:
         value = getattr(out, name)
