@@ -21,3 +21,11 @@ def test_shipped_checkpoint_loads_through_checkpoint_and_matches_its_report():
     leak = report["leakage"]
     assert leak["action"]["top1"] > 2 * leak["action"]["chance"]  # the figures this checkpoint was shipped with
     assert leak["privacy_static"]["cmap"] > leak["privacy_static"]["chance_cmap"] + 0.05
+
+
+def test_shipped_checkpoint_never_saw_an_evaluation_video():
+    """Pretrained on benchmark 2's pretraining suite (own subjects and videos), chosen on its own validation split."""
+    report = json.loads((CKPT / "pretrain_report.json").read_text())
+    assert report["suite"] == "pretrain" and report["subjects_shared_with_evaluation"] == []
+    assert report["config"]["suite"] in ("auto", "pretrain") and report["appearance_heads"] == ["scene", "shirt"]
+    assert report["leakage"]["action"]["top1"] >= 0.80  # linear probe, 5-clip, on the evaluation suite's test split
