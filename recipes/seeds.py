@@ -54,6 +54,8 @@ def aggregate(results: list[dict], adapter: str = "SPLAVU best") -> dict:
     for name in names:
         cells = {}
         for t in tasks:
+            if not all(t in r["table"][name] for r in results):
+                continue  # a control evaluated on AR and privacy only
             rows = [r["table"][name][t] for r in results]
             m, s = _stats([row["anonymized"] for row in rows])
             cell = {"mean": m, "std": s, "change_mean": _stats([row["change"] for row in rows])[0]}
@@ -83,6 +85,9 @@ def format_aggregate(agg: dict, title: str) -> str:
     for name, cells in agg["methods"].items():
         row = []
         for t in tasks:
+            if t not in cells:
+                row.append("")
+                continue
             c = cells[t]
             text = f"{c['mean']:.3f} ± {c['std']:.3f}"
             if "gap_mean" in c:
