@@ -109,7 +109,9 @@ def _evaluate(roles: dict, out: Path, anonymizer: str | None, cfg: ExperimentCon
     if done.is_file():
         return json.loads(done.read_text())
     reports = comparison.evaluate_suite(roles, out, anonymizer, cfg.seed, cfg.protocols)
-    done.write_text(json.dumps(reports, default=str))
+    tmp = done.with_suffix(".tmp")
+    tmp.write_text(json.dumps(reports, default=str))
+    tmp.replace(done)  # a killed run never leaves a half-written marker
     return reports
 
 
@@ -131,8 +133,9 @@ def finding(rows: dict, adapter: str, control: str) -> str:
     verdict = (
         f"the {adapter} adapter removes at least 1.5x what {control} removes at equal or better action accuracy"
         if credited and d_ar >= -0.01
-        else f"the {adapter} adapter does NOT remove 1.5x what {control} removes at equal utility: on this benchmark "
-        "its privacy gain is mostly what the rank reduction gives (METHOD.md: a finding, not a failure)"
+        else f"the {adapter} adapter does NOT remove 1.5x what {control} removes at equal or better action accuracy, "
+        f"so its privacy gain is not credited to the method beyond what {control} gives (METHOD.md: a finding, "
+        "not a failure)"
     )
     return f"{adapter} vs {control}: " + "; ".join(parts) + f"; action top-1 {100 * d_ar:+.1f} pts. Finding: {verdict}."
 
