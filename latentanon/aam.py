@@ -18,7 +18,9 @@ Modes (``AAMConfig.mode``):
 
 Every residual branch starts at zero (``zero_init``), so the adapter starts as the identity map; the paper's
 reconstruction pre-training (:func:`identity_pretrain`) then runs until the relative error on the store is below
-1% (immediately, unless a bottleneck or ``zero_init=False`` is chosen).
+1% (immediately, unless a bottleneck or ``zero_init=False`` is chosen). A bottleneck cannot be the identity: it
+starts as the PCA of the data at its rank (the best rank-k linear reconstruction, Eckart-Young), and the
+reconstruction training then stops once an epoch no longer lowers the error.
 
 Every mode may end in a ``bottleneck``: a learned linear projection to ``bottleneck`` dimensions and back
 (rank-limited, so it can discard directions; DESIGN.md's non-invertible adapter), and ``noise_std`` adds Gaussian
@@ -146,16 +148,8 @@ class AAM(nn.Module):
         """True when a clip's output (in eval mode) does not depend on the rest of its batch."""
         return self.cfg.mode != "paper-compat"
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Anonymize.
-
-        Args:
-            tokens: (B, L, D) temporal tokens of B clips (token and mlp modes); in paper-compat mode the L axis
-                is pooled first and the B pooled clip vectors attend to each other, as in the released code.
-
-        Returns:
-            (B, L, D) in token and mlp modes; (B, 1, D) in paper-compat mode (one pooled vector per clip).
-        """
+    def body(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The layers before the bottleneck: (B, L, D) -> (B, L, D), or (B, 1, D) in paper-compat mode."""
         if tokens.ndim != 3 or tokens.shape[-1] != self.cfg.dim:
             raise ValueError(
                 f"AAM expects tokens of shape (B, L, {self.cfg.dim}), got {tuple(tokens.shape)}; "
@@ -176,11 +170,49 @@ class AAM(nn.Module):
             for layer in self.layers:
                 x = layer(x)
             x = x.reshape(b, n, d)
+        return x
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Anonymize.
+
+        Args:
+            tokens: (B, L, D) temporal tokens of B clips (token and mlp modes); in paper-compat mode the L axis
+                is pooled first and the B pooled clip vectors attend to each other, as in the released code.
+
+        Returns:
+            (B, L, D) in token and mlp modes; (B, 1, D) in paper-compat mode (one pooled vector per clip).
+        """
+        x = self.body(tokens)
         if self.cfg.bottleneck:
             x = self.up(self.down(x))
         if self.training and self.cfg.noise_std > 0:
             x = x + self.cfg.noise_std * torch.randn_like(x)
         return x
+
+    @torch.no_grad()
+    def init_bottleneck_pca(self, tokens: torch.Tensor, max_rows: int = 65536, seed: int = 0) -> None:
+        """Set the bottleneck to the PCA of the layers' outputs on ``tokens`` (N, L, D) at its rank: ``down``
+        projects onto the top principal directions, ``up`` maps back and adds the mean, so the adapter starts at the
+        best rank-k linear reconstruction of the data (Eckart-Young). At most ``max_rows`` token rows are used."""
+        if not self.cfg.bottleneck:
+            raise ValueError("init_bottleneck_pca needs an adapter with a bottleneck (AAMConfig.bottleneck > 0)")
+        was = self.training
+        self.eval()
+        h = torch.cat([self.body(tokens[i : i + 512].float()) for i in range(0, len(tokens), 512)])
+        self.train(was)
+        h = h.reshape(-1, self.cfg.dim).double()
+        if len(h) > max_rows:
+            h = h[torch.randperm(len(h), generator=torch.Generator().manual_seed(seed))[:max_rows]]
+        mean = h.mean(0)
+        _, _, vh = torch.linalg.svd(h - mean, full_matrices=False)
+        v = vh[: self.cfg.bottleneck]  # (k, D): top principal directions
+        if len(v) < self.cfg.bottleneck:  # fewer rows than the rank: pad with orthogonal directions
+            q, _ = torch.linalg.qr(torch.cat([v.T, torch.eye(self.cfg.dim, dtype=v.dtype)], 1))
+            v = q[:, : self.cfg.bottleneck].T
+        self.down.weight.copy_(v.float())
+        self.down.bias.copy_(-(v @ mean).float())
+        self.up.weight.copy_(v.T.float())
+        self.up.bias.copy_(mean.float())
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
@@ -203,6 +235,8 @@ def identity_pretrain(
     lr: float = 1e-3,
     batch_size: int = 512,
     target_error: float = 0.01,
+    min_gain: float = 0.0,
+    pca_init: bool = True,
     seed: int = 0,
     progress: bool = False,
 ) -> dict:
@@ -216,16 +250,22 @@ def identity_pretrain(
         lr: AdamW learning rate.
         batch_size: clips per step (paper-compat mode attends across the batch, as released).
         target_error: stop when ||AAM(x) - x|| / ||x|| (eval mode, whole data) is below this.
+        min_gain: also stop once an epoch lowers the error by less than this fraction of it (0: never); the
+            weights of the lowest error are kept. A bottleneck never reaches ``target_error`` on full-rank data.
+        pca_init: start a bottleneck at the PCA of the data at its rank (:meth:`AAM.init_bottleneck_pca`).
         seed: shuffling and initialisation seed.
         progress: show a progress bar.
 
     Returns:
-        ``{"epochs": run, "relative_error": final, "history": [per-epoch relative error]}``.
+        ``{"epochs": run, "relative_error": final, "history": [per-epoch relative error], "start": error before
+        the first epoch}``.
     """
     from tqdm.auto import tqdm
 
     if loss not in ("mse", "l1"):
         raise ValueError(f"identity loss must be 'mse' or 'l1', got {loss!r}")
+    if not 0.0 <= min_gain < 1.0:
+        raise ValueError(f"identity min_gain must be in [0, 1), got {min_gain}")
     x_all = torch.as_tensor(np.asarray(tokens, dtype=np.float32) if not torch.is_tensor(tokens) else tokens).float()
     if x_all.ndim != 3 or x_all.shape[-1] != aam.cfg.dim or not len(x_all):
         raise ValueError(f"identity pre-training needs (N, L, {aam.cfg.dim}) tokens, got {tuple(x_all.shape)}")
@@ -233,8 +273,11 @@ def identity_pretrain(
     opt = torch.optim.AdamW(aam.parameters(), lr=lr, weight_decay=0.0)
     fn = nn.functional.mse_loss if loss == "mse" else nn.functional.l1_loss
     target = _reconstruction_target(aam, x_all)
+    if pca_init and aam.cfg.bottleneck:
+        aam.init_bottleneck_pca(x_all, seed=seed)
     history: list[float] = []
-    err = evaluate_identity(aam, x_all, batch_size)
+    err = start = evaluate_identity(aam, x_all, batch_size)
+    best = (err, {k: v.detach().clone() for k, v in aam.state_dict().items()}) if min_gain > 0 else None
     for _ in tqdm(range(epochs), desc="AAM identity", unit="epoch", disable=not progress):
         if err < target_error:
             break
@@ -249,8 +292,17 @@ def identity_pretrain(
             opt.step()
         err = evaluate_identity(aam, x_all, batch_size)
         history.append(err)
+        if best is not None:
+            gained = best[0] - err
+            if err < best[0]:
+                best = (err, {k: v.detach().clone() for k, v in aam.state_dict().items()})
+            if gained < min_gain * best[0]:
+                break
+    if best is not None and best[0] < err:
+        aam.load_state_dict(best[1])
+        err = best[0]
     aam.eval()
-    return {"epochs": len(history), "relative_error": err, "history": history}
+    return {"epochs": len(history), "relative_error": err, "history": history, "start": start}
 
 
 def _reconstruction_target(aam: AAM, x: torch.Tensor) -> torch.Tensor:

@@ -39,6 +39,7 @@ def evaluate_suite(
     seed: int = 0,
     heads: HeadSettings | None = None,
     val_fraction: float = 0.1,
+    heads_out: str | Path | None = None,
 ) -> dict:
     """Evaluate every task whose store role is given; ``{task: report}`` (reports also written under ``out``).
 
@@ -48,15 +49,19 @@ def evaluate_suite(
         out: folder for the per-task JSON/Markdown reports.
         anonymizer: a latent anonymizer checkpoint applied on the fly, or None for raw features.
         heads: the protocols' head settings, the same for raw and anonymized runs (default ``HeadSettings()``).
+        heads_out: a folder to save the fitted AR, TAD and AD heads in (``heads_out/ar`` ...), as ``train_aam``
+            reuses them for its raw heads (``--raw-heads``): evaluate raw features first, then train adapters.
     """
     reports = {}
     for task, (role, protocol, _, _) in COMPARED.items():
         if role not in stores:
             continue
         try:
+            head_out = Path(heads_out) / protocol if heads_out and protocol in ("ar", "tad", "ad") else None
             reports[task] = evaluate_store(
-                protocol, stores[role], Path(out) / f"{task}.json", anonymizer or "", heads, val_fraction, seed
-            )
+                protocol, stores[role], Path(out) / f"{task}.json", anonymizer or "", heads, val_fraction, seed,
+                head_out=head_out,
+            )  # fmt: skip
         except ValueError as e:
             if task == "privacy_moving" and "no attribute labels" in str(e):
                 continue  # an action store without attribute labels: no moving-clip probe

@@ -7,14 +7,15 @@ repeats it over benchmark seeds and reports mean and spread. Steps:
    action and privacy-image suites, half the untrimmed videos, fewer and shorter anomaly videos);
 2. extracts their features with the tiny encoder pretrained on the benchmark's own pretraining suite
    (``checkpoints/i3d-r50-tiny-synthetic``, which never saw an evaluation video) into Zarr stores;
-3. trains two SPLAVU adapters on the stores (AR, TAD and AD seen), sharing the raw heads: the **published**
+3. evaluates the raw features (action top-1, TAD mAP, AD frame AUC, privacy cMAP on static clips of images and
+   on moving clips); its fitted AR, TAD and AD heads are kept as the adapters' raw heads, so nothing is trained twice;
+4. trains two SPLAVU adapters on the stores (AR, TAD and AD seen), sharing those raw heads: the **published**
    setting (the paper's losses and weights) and the **best** setting measured in docs/aam.md (a rank-``rank``
-   bottleneck and batch-centred NT-Xent with w_B 10);
-4. fits the controls on the action store's training clips: PCA to the adapter's rank (and, when asked, a random
+   bottleneck, started at the PCA of the tokens, and batch-centred NT-Xent with w_B 10);
+5. fits the controls on the action store's training clips: PCA to the adapter's rank (and, when asked, a random
    orthogonal projection to that rank and Gaussian noise at each ``--noise`` sigma);
-5. evaluates raw features and every method with the same protocols and retrained heads and attackers (action
-   top-1, TAD mAP, AD frame AUC, privacy cMAP on static clips of images and on moving clips), prints one table
-   (privacy as the share of the removable gap, raw - chance, it removes) and the finding against PCA, and writes
+6. evaluates every method with the same protocols and retrained heads and attackers, prints one table (privacy as
+   the share of the removable gap, raw - chance, it removes) and the finding against PCA, and writes
    ``report.md``, ``report.json`` and ``privacy_utility.png`` in ``--out``.
 
 Re-running reuses what is there (the benchmark, complete stores, cached raw heads, finished adapter runs, fitted
@@ -36,7 +37,7 @@ from latentanon.protocols import ADConfig, HeadSettings, TADConfig
 from latentanon.stores import open_store
 
 SUITES = ("ucf101", "vispr", "thumos14", "ucf_crime")
-STEPS = 5
+STEPS = 6
 PRESETS = ("demo", "small", "default")
 # the demo preset: default's action and privacy-image sizes; half the untrimmed videos, fewer and shorter anomaly
 # videos (the build, extraction and the TAD and AD heads are most of the demo's time)
@@ -101,14 +102,14 @@ def _check(cfg: ExperimentConfig) -> str | None:
     return checkpoint
 
 
-def _evaluate(roles: dict, out: Path, anonymizer: str | None, cfg: ExperimentConfig) -> dict:
+def _evaluate(roles: dict, out: Path, anonymizer: str | None, cfg: ExperimentConfig, heads_out=None) -> dict:
     """``evaluate_suite`` once: a finished evaluation (``done.json``) is reused."""
     from latentanon import comparison
 
     done = out / "done.json"
     if done.is_file():
         return json.loads(done.read_text())
-    reports = comparison.evaluate_suite(roles, out, anonymizer, cfg.seed, cfg.protocols)
+    reports = comparison.evaluate_suite(roles, out, anonymizer, cfg.seed, cfg.protocols, heads_out=heads_out)
     tmp = done.with_suffix(".tmp")
     tmp.write_text(json.dumps(reports, default=str))
     tmp.replace(done)  # a killed run never leaves a half-written marker
@@ -185,7 +186,19 @@ def run(cfg: ExperimentConfig) -> dict:
         infos[suite] = open_store(path).info()
         stores[suite] = path
 
-    _step(3, f"training the published and the best SPLAVU adapters (rank {cfg.rank}, AR, TAD and AD seen)")
+    roles = {
+        "action": stores["ucf101"],
+        "tad": stores["thumos14"],
+        "ad": stores["ucf_crime"],
+        "privacy": stores["vispr"],
+    }
+    _step(3, "evaluating raw features (AR, TAD, AD, privacy); the adapters co-train against these AR, TAD, AD heads")
+    t = time.perf_counter()
+    raw_heads = out / "runs" / "raw_heads"
+    raw = _evaluate(roles, out / "eval" / "raw", None, cfg, heads_out=raw_heads)
+    print(f"  raw features: evaluated in {time.perf_counter() - t:.0f} s", flush=True)
+
+    _step(4, f"training the published and the best SPLAVU adapters (rank {cfg.rank}, AR, TAD and AD seen)")
     p = cfg.protocols
     common = dict(
         action_store=stores["ucf101"],
@@ -197,7 +210,7 @@ def run(cfg: ExperimentConfig) -> dict:
         seed=cfg.seed,
         raw=p,
         ad_batch=4,
-        raw_heads=str(out / "runs" / "raw_heads"),
+        raw_heads=str(raw_heads),
     )
     settings = {
         "published": dict(weights=Weights()),
@@ -219,7 +232,7 @@ def run(cfg: ExperimentConfig) -> dict:
         )
         methods[f"SPLAVU {name}"] = str(run_dir / "best")
 
-    _step(4, f"fitting the controls on the training clips of the action store ({', '.join(cfg.controls)})")
+    _step(5, f"fitting the controls on the training clips of the action store ({', '.join(cfg.controls)})")
     wanted = []
     if "pca" in cfg.controls:
         wanted.append((f"PCA-{cfg.rank}", "pca", dict(k=cfg.rank)))
@@ -235,14 +248,7 @@ def run(cfg: ExperimentConfig) -> dict:
         if control not in cfg.full_controls:
             cheap.add(label)
 
-    _step(5, f"evaluating raw features and {len(methods)} methods (AR, TAD, AD, privacy; heads retrained)")
-    roles = {
-        "action": stores["ucf101"],
-        "tad": stores["thumos14"],
-        "ad": stores["ucf_crime"],
-        "privacy": stores["vispr"],
-    }
-    raw = _evaluate(roles, out / "eval" / "raw", None, cfg)
+    _step(6, f"evaluating {len(methods)} methods (AR, TAD, AD, privacy; heads and attackers retrained)")
     reports = {}
     for label, anonymizer in methods.items():
         t = time.perf_counter()

@@ -63,6 +63,7 @@ from latentanon.protocols import (
     split_videos,
     video_features,
 )
+from latentanon.protocols.result import head_matches, head_meta
 from latentanon.protocols.tad import annotation_fps, grid_segments
 from latentanon.stores import FeatureStore
 
@@ -90,6 +91,15 @@ class IdentityConfig:
     epochs: int = 100  # at most this many epochs ...
     lr: float = 1e-3  # AdamW learning rate
     target_error: float = 0.01  # ... stopping once the relative reconstruction error is below this
+    min_gain: float = 0.01  # ... or once an epoch lowers it by less than this fraction (a bottleneck, which starts
+    # at the PCA of the tokens at its rank, cannot reach target_error); the lowest-error weights are kept
+
+    def __post_init__(self):
+        if self.loss not in ("mse", "l1") or self.epochs < 0 or not 0.0 <= self.min_gain < 1.0:
+            raise ValueError(
+                f"identity.loss must be mse or l1, identity.epochs >= 0 and identity.min_gain in [0, 1); got "
+                f"{self.loss!r}, {self.epochs}, {self.min_gain}"
+            )
 
 
 @dataclass(frozen=True)
@@ -248,24 +258,18 @@ class Trainer:
             todo.append(("tad", self.tad.store, run_tad))
         if self.ad is not None:
             todo.append(("ad", self.ad.store, run_ad))
-        protocol = json.loads(json.dumps({"heads": asdict(cfg.raw), "val_fraction": cfg.val_fraction}))
         heads = {}
         for task, store, fn in todo:
             path = cache / task
             if (path / "config.json").is_file():
                 head, meta = FittedHead.load(path)
-                if (
-                    meta.get("recipe_hash") == store.recipe_hash
-                    and meta.get("protocol") == protocol
-                    and meta.get("seed") == cfg.seed
-                ):
+                if head_matches(meta, store, cfg.raw, cfg.val_fraction, cfg.seed):
                     heads[task] = head
                     logger.info("raw %s head: reused %s (val %.4f)", task, path, meta["val"])
                     continue
             logger.info("raw %s head: training on raw features of %s", task, store.path)
             result = fn(store, cfg.raw, val_fraction=cfg.val_fraction, seed=cfg.seed, progress=cfg.progress)
-            meta = {"recipe_hash": store.recipe_hash, "seed": cfg.seed, "protocol": protocol, "val": result.val}
-            result.head.save(path, meta)
+            result.head.save(path, head_meta(store, cfg.raw, cfg.val_fraction, cfg.seed, result.val))
             heads[task] = FittedHead.load(path)[0]  # the saved head, as a later run reuses it
         return heads
 
@@ -468,6 +472,7 @@ class Trainer:
                 lr=cfg.identity.lr,
                 batch_size=min(2048, max(2, len(sample))),
                 target_error=cfg.identity.target_error,
+                min_gain=cfg.identity.min_gain,
                 seed=cfg.seed,
                 progress=cfg.progress,
             )

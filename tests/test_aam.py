@@ -144,3 +144,34 @@ def test_latent_consistency_and_temporal_triplet_by_hand():
     assert temporal_triplet(a, n, p, margin=1.0).item() == 0.0
     with pytest.raises(ValueError, match="equal shapes"):
         latent_consistency(raw, torch.zeros(2, 2))
+
+
+def test_a_bottleneck_starts_at_the_pca_reconstruction_of_its_rank():
+    torch.manual_seed(0)
+    x = tokens(200)
+    aam = AAM(small("mlp", depth=1, bottleneck=4, dropout=0.0))
+    aam.init_bottleneck_pca(x)
+    flat = x.reshape(-1, D).double()
+    centred = flat - flat.mean(0)
+    _, s, vh = torch.linalg.svd(centred, full_matrices=False)
+    pca = centred @ vh[:4].T @ vh[:4] + flat.mean(0)
+    with torch.no_grad():
+        out = aam.eval()(x).reshape(-1, D).double()
+    assert torch.allclose(out, pca, atol=1e-4)
+    # Eckart-Young: the relative error is the energy of the discarded directions
+    expected = float(s[4:].pow(2).sum().sqrt() / flat.norm())
+    assert evaluate_identity(aam, x) == pytest.approx(expected, rel=1e-3)
+
+
+def test_identity_pretraining_of_a_bottleneck_stops_at_a_plateau_and_keeps_the_best_weights():
+    torch.manual_seed(0)
+    x = tokens(200)
+    aam = AAM(small("mlp", depth=1, bottleneck=4, dropout=0.0))
+    out = identity_pretrain(aam, x, epochs=50, lr=1e-3, batch_size=100, min_gain=0.01)
+    assert out["epochs"] < 50  # PCA is already optimal for a linear rank-4 map: no epoch gains 1%
+    assert out["relative_error"] <= out["start"] + 1e-6
+    assert out["relative_error"] == pytest.approx(evaluate_identity(aam, x))
+    with pytest.raises(ValueError, match="min_gain"):
+        identity_pretrain(aam, x, min_gain=1.5)
+    with pytest.raises(ValueError, match="needs an adapter with a bottleneck"):
+        AAM(small()).init_bottleneck_pca(x)

@@ -246,3 +246,30 @@ def test_adversarial_budget_head_trains_against_the_adapter(train_store, tmp_pat
     assert rows[-1]["adversary_loss"] <= rows[-1]["budget_ceiling"]
     saved = load_file(str(tmp_path / "adv" / "last" / "model.safetensors"))
     assert any(k.startswith("head.budget.") for k in saved) and any(k.startswith("opt.budget.") for k in saved)
+
+
+def test_heads_saved_by_an_evaluation_are_reused_as_raw_heads(train_store, tmp_path, monkeypatch):
+    from latentanon import comparison, training
+
+    heads = HeadSettings(linear=LinearConfig(epochs=20))
+    reports = comparison.evaluate_suite({"action": train_store}, tmp_path / "eval", seed=0, heads=heads,
+                                        heads_out=tmp_path / "raw_heads")  # fmt: skip
+    saved = json.loads((tmp_path / "raw_heads" / "ar" / "config.json").read_text())
+    assert saved["val"] == pytest.approx(reports["ar"]["val_top1"])
+
+    def no_training(*a, **k):
+        raise AssertionError("the raw AR head was trained again")
+
+    monkeypatch.setattr(training, "run_ar", no_training)
+    train(small_config(train_store, tmp_path / "run", epochs=1, raw_heads=str(tmp_path / "raw_heads")))
+    # other settings (another seed) do not match the saved head: it is trained afresh
+    with pytest.raises(AssertionError, match="trained again"):
+        train(small_config(train_store, tmp_path / "run2", epochs=1, seed=1, raw_heads=str(tmp_path / "raw_heads")))
+
+
+def test_a_bottleneck_adapter_starts_at_the_pca_of_the_action_tokens(train_store, tmp_path):
+    summary = train(small_config(train_store, tmp_path / "run", epochs=1, aam=AdapterConfig(depth=1, ff_dim=64,
+                                                                                           bottleneck=4)))  # fmt: skip
+    ident = summary["identity"]
+    assert ident["epochs"] < 100  # stopped at the plateau, not after identity.epochs
+    assert ident["relative_error"] <= ident["start"] + 1e-6 < 1.0

@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from latentanon.protocols.result import head_meta
 from latentanon.protocols.settings import HeadSettings
 
 
@@ -21,9 +22,11 @@ def evaluate_store(
     progress: bool = False,
     encoder_checkpoint: str = "",
     config: dict | None = None,
+    head_out: str | Path | None = None,
 ) -> dict:
     """Run the ``task`` protocol on ``store`` (through ``anonymizer`` if given), write ``out`` (JSON) and its ``.md``
-    twin; returns the report (the result's metrics plus where they came from)."""
+    twin; returns the report (the result's metrics plus where they came from). With ``head_out`` the fitted head
+    (AR, TAD, AD) is also saved there, with the meta ``train_aam`` checks before reusing it as a raw head."""
     from latentanon.features import check_stores, open_features
     from latentanon.protocols import run_protocol
 
@@ -41,6 +44,8 @@ def evaluate_store(
         seconds=time.perf_counter() - t0,
         config=config if config is not None else {"heads": asdict(heads), "val_fraction": val_fraction, "seed": seed},
     )
+    if head_out is not None and result.head is not None:
+        result.head.save(head_out, head_meta(features, heads, val_fraction, seed, result.val))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,20 @@ class FittedHead:
         state = {k.removeprefix("head."): v for k, v in tensors.items() if k.startswith("head.")}
         module.load_state_dict(state)
         return cls(task, module.eval(), config, tensors.get("mu"), tensors.get("sd")), meta
+
+
+def head_meta(store, heads, val_fraction: float, seed: int, val: float | None = None) -> dict:
+    """What identifies a fitted head: the store's recipe hash, the protocol settings and the seed (``val``, its
+    validation figure, rides along). ``train_aam`` reuses a cached raw head only when these match."""
+    protocol = json.loads(json.dumps({"heads": dataclasses.asdict(heads), "val_fraction": val_fraction}))
+    meta = {"recipe_hash": store.recipe_hash, "seed": seed, "protocol": protocol}
+    return meta if val is None else {**meta, "val": float(val)}
+
+
+def head_matches(meta: dict, store, heads, val_fraction: float, seed: int) -> bool:
+    """True when a saved head's ``meta`` was fitted on ``store`` with these settings (see :func:`head_meta`)."""
+    want = head_meta(store, heads, val_fraction, seed)
+    return all(meta.get(k) == v for k, v in want.items())
 
 
 def build_head(task: str, config: dict) -> nn.Module:
