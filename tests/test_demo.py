@@ -21,8 +21,10 @@ def test_demo_runs_end_to_end_on_the_synthetic_benchmark(synthetic_small, tmp_pa
         result["stores"]["vispr"]["annotations"]["videos_with_attribute_labels"] == result["stores"]["vispr"]["videos"]
     )
     out = capsys.readouterr().out
-    for k in range(1, 6):
-        assert f"[{k}/5]" in out
+    for k in range(1, 7):
+        assert f"[{k}/6]" in out
+    for task in ("ar", "tad", "ad"):  # the raw evaluation's heads, which both adapters started from
+        assert (tmp_path / "runs" / "raw_heads" / task / "config.json").is_file()
     assert "i3d-r50-tiny" in out and "weights: random" not in out  # the shipped pretrained checkpoint
     table = result["table"]
     assert set(table) == {"SPLAVU published", "SPLAVU best", "PCA-4"}
