@@ -37,6 +37,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentanon.contracts import state_snapshot
+
 MODES = ("token", "paper-compat", "mlp")
 
 
@@ -277,7 +279,7 @@ def identity_pretrain(
         aam.init_bottleneck_pca(x_all, seed=seed)
     history: list[float] = []
     err = start = evaluate_identity(aam, x_all, batch_size)
-    best = (err, {k: v.detach().clone() for k, v in aam.state_dict().items()}) if min_gain > 0 else None
+    best = (err, state_snapshot(aam)) if min_gain > 0 else None
     for _ in tqdm(range(epochs), desc="AAM identity", unit="epoch", disable=not progress):
         if err < target_error:
             break
@@ -295,7 +297,7 @@ def identity_pretrain(
         if best is not None:
             gained = best[0] - err
             if err < best[0]:
-                best = (err, {k: v.detach().clone() for k, v in aam.state_dict().items()})
+                best = (err, state_snapshot(aam))
             if gained < min_gain * best[0]:
                 break
     if best is not None and best[0] < err:

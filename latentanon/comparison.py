@@ -57,7 +57,7 @@ def evaluate_suite(
         if role not in stores:
             continue
         try:
-            head_out = Path(heads_out) / protocol if heads_out and protocol in ("ar", "tad", "ad") else None
+            head_out = Path(heads_out) / protocol if heads_out else None  # saved only by protocols with a head
             reports[task] = evaluate_store(
                 protocol, stores[role], Path(out) / f"{task}.json", anonymizer or "", heads, val_fraction, seed,
                 head_out=head_out,

@@ -195,6 +195,11 @@ def check_video_input(video: torch.Tensor, spec: EncoderSpec) -> None:
         raise ValueError(f"video must be a float tensor normalised with spec.mean/std, got dtype {video.dtype}")
 
 
+def state_snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of a module's state dict (the best epoch or step so far, to load back at the end)."""
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
 def state_dict_sha256(module: torch.nn.Module) -> str:
     """Hash of a module's tensors (names, shapes, dtypes and bytes): identifies the weights a store came from."""
     digest = hashlib.sha256()

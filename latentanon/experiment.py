@@ -91,12 +91,10 @@ def _check(cfg: ExperimentConfig) -> str | None:
         raise ConfigError(f"--epochs must be >= 1, got {cfg.epochs}")
     if cfg.rank < 1:
         raise ConfigError(f"--rank must be >= 1, got {cfg.rank}")
-    unknown = sorted(set(cfg.controls) - set(CONTROL_NAMES))
-    if unknown:
-        raise ConfigError(f"unknown --controls {unknown}; choose from {', '.join(CONTROL_NAMES)}")
-    unknown = sorted(set(cfg.full_controls) - set(CONTROL_NAMES))
-    if unknown:
-        raise ConfigError(f"unknown --full-controls {unknown}; choose from {', '.join(CONTROL_NAMES)}")
+    for flag, names in (("controls", cfg.controls), ("full-controls", cfg.full_controls)):
+        unknown = sorted(set(names) - set(CONTROL_NAMES))
+        if unknown:
+            raise ConfigError(f"unknown --{flag} {unknown}; choose from {', '.join(CONTROL_NAMES)}")
     if "noise" in cfg.controls and (not cfg.noise or any(not math.isfinite(s) or s < 0 for s in cfg.noise)):
         raise ConfigError(f"--noise must list sigmas >= 0 when the noise control is asked for, got {cfg.noise}")
     return checkpoint

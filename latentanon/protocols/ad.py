@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from latentanon.contracts import clip_span
+from latentanon.contracts import clip_span, state_snapshot
 from latentanon.heads import mgfn
 from latentanon.metrics import frame_average_precision, frame_pr_auc_trapezoid, frame_roc_auc
 from latentanon.protocols.features import video_features
@@ -92,7 +92,7 @@ def run_ad(
             val = -np.mean(losses)  # a one-class validation split: fall back to the lowest training loss
         losses = []
         if val >= best[0] or best[2] is None:
-            best = (val, step, {k: v.detach().clone() for k, v in model.state_dict().items()})
+            best = (val, step, state_snapshot(model))
     model.load_state_dict(best[2])
     test = splits["test"]
     scores_per_video = clip_scores(test)

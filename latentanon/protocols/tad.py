@@ -10,17 +10,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from latentanon.contracts import clip_span
+from latentanon.contracts import clip_span, state_snapshot
 from latentanon.heads import tridet
 from latentanon.metrics import activitynet_map
 from latentanon.protocols.features import video_features
 from latentanon.protocols.result import FittedHead, ProtocolResult
 from latentanon.protocols.settings import HeadSettings
 from latentanon.protocols.splits import split_videos
-
-
-def _best_state(module: torch.nn.Module) -> dict:
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
 def grid_segments(segments: list, fps: float, span: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -133,7 +129,7 @@ def run_tad(
         val = score(splits["val"])["average_mAP"]
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_average_mAP": val})
         if np.isfinite(val) and val >= best[0]:  # ties go to the later, better-trained epoch
-            best = (val, epoch, _best_state(ema if ema is not None else model))
+            best = (val, epoch, state_snapshot(ema if ema is not None else model))
     if best[2] is None:
         raise ValueError("no validation video has segments: raise --val-fraction")
     chosen = ema if ema is not None else model
