@@ -141,10 +141,16 @@ def test_gait_recipe_reports_the_table_6_shape(small, tmp_path):
     )
     m = gait.main(cfg)
     assert list(m["top1"]) == ["raw", "anonymized, with L_LC", "anonymized, without L_LC"]
-    for t in m["top1"].values():
-        assert set(t) == {"nm", "bg", "cl"} and all(0 <= v <= 1 for v in t.values())
+    for setting in ("top1", "top1_cross_view"):  # METHOD.md's protocol (every view) and the cross-view setting
+        assert list(m[setting]) == list(m["top1"])
+        for t in m[setting].values():
+            assert set(t) == {"nm", "bg", "cl"} and all(0 <= v <= 1 for v in t.values())
+    # skipping the probe's own view can only remove matches: the synthetic walks differ by view
+    assert m["top1_cross_view"]["raw"]["nm"] <= m["top1"]["raw"]["nm"]
     assert m["chance"] == pytest.approx(1 / m["subjects"])
-    assert "top-1, nm probes" in (tmp_path / "gait.md").read_text()
+    md = (tmp_path / "gait.md").read_text()
+    assert "top-1, nm probes |" in md and "top-1, nm probes, cross-view" in md
+    assert "top1_cross_view" not in gait.main(replace(cfg, cross_view=False, out=str(tmp_path / "a")))
     _png(tmp_path / "gait.png")
     with pytest.raises(ValueError, match="condition"):
         gait.main(gait.GaitConfig(raw=small["vispr"], out=str(tmp_path / "x")))

@@ -128,6 +128,30 @@ def test_faces_are_larger_in_benchmark_2():
     assert dataclasses.replace(styled, style=1) == item
 
 
+def test_benchmark_2_anomalies_last_longer_and_move_more():
+    """Anomaly suite v4: benchmark 2's events last 5-8 s and a fallen person or a runner moves more than in 1."""
+    import dataclasses
+
+    from latentanon.datasets.synthetic.suites import plan_suite
+
+    fps = 25.0
+    lengths = {}
+    for benchmark in (1, 2):
+        items = PLANNERS["anomaly"](resolve(Config(preset="default", benchmark=benchmark))).items
+        lengths[benchmark] = np.array([(e - s + 1) / fps for it in items for _, s, e in it.events])
+    assert lengths[1].max() <= 5.0 and lengths[1].min() >= 2.5 - 1 / fps
+    assert lengths[2].min() >= 5.0 - 1 / fps and lengths[2].max() <= 8.0
+    cfg = resolve(Config(preset="small", suites=("anomaly",)))
+    for kind in ("Falling", "Running"):
+        styled = next(it for it in plan_suite(cfg, "anomaly").items if it.events and it.events[0][0] == kind)
+        _, start, end = styled.events[0]
+        energy = []
+        for it in (dataclasses.replace(styled, style=1), styled):  # the same scene and event in both styles
+            frames = render_item(it, (64, 64), fps).astype(np.float32)
+            energy.append(np.abs(np.diff(frames[start : end + 1], axis=0)).mean())
+        assert energy[1] > 1.3 * energy[0], (kind, energy)
+
+
 def test_another_seed_differs(builds):
     for rel in ("ucf101/synthetic_meta.json", "vispr/synthetic_meta.json"):
         assert _sha(builds["a"] / rel) != _sha(builds["c"] / rel)

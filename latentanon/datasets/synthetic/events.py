@@ -4,10 +4,13 @@ All functions take and return per-frame arrays (T = number of frames) or edit a 
 ranges are inclusive and 0-based, as in the annotations the suites write.
 
 Anomalies break the normal motion for an exact frame range ``[start, end]``:
-    * ``Falling``: the actor tips over about the feet to lie on the floor (8 frames), stays down, gets up again;
+    * ``Falling``: the actor tips over about the feet to lie on the floor (8 frames), struggles there with
+      thrashing arms and legs (2-3.5 Hz; benchmark 2: 4.5-6 Hz, 1.4x the amplitude, and it rocks up and down
+      trying to get up), gets up again;
     * ``Fighting``: two actors step together and flail their arms and torso fast (4-6 Hz, large amplitude);
-    * ``Running``: the actor sprints across the frame (1-1.6 frame widths per second, wrapping around the edges)
-      with fast leg and arm swings; it stays where it stopped.
+    * ``Running``: the actor sprints across the frame (1-1.6 frame widths per second, strides at 3.5-4.5 Hz;
+      benchmark 2: 2-2.8 widths per second, 5-6 Hz), wrapping around the edges; it stays where it stopped.
+The ranges are fields of :class:`world.Style` (``thrash``, ``sprint``), chosen by the benchmark version.
 """
 
 from __future__ import annotations
@@ -99,7 +102,9 @@ def _fast(rng: np.random.Generator, num_frames: int, fps: float, joints: dict[st
     return pose.astype(np.float32)
 
 
-def add_fall(rng: np.random.Generator, scene: Scene, k: int, start: int, end: int, fps: float) -> None:
+def add_fall(
+    rng: np.random.Generator, scene: Scene, k: int, start: int, end: int, fps: float, style: Style = STYLES[1]
+) -> None:
     """Actor ``k`` falls over at ``start``, struggles on the floor, and is up again at ``end``."""
     actor = scene.actors[k]
     n = max(2, min(8, (end - start + 1) // 3))
@@ -107,18 +112,27 @@ def add_fall(rng: np.random.Generator, scene: Scene, k: int, start: int, end: in
     roll = np.zeros(len(actor.roll), np.float32)
     roll[start : start + n] = np.linspace(0, angle, n)
     roll[start + n : end - n + 1] = angle
+    (lo, hi), g, rock = style.thrash
+    if rock > 0:  # repeated attempts to get up: the body rocks back up by a share of the angle, ~2 Hz
+        t = np.arange(end - n + 1 - (start + n)) / fps
+        lift = 0.5 - 0.5 * np.cos(2 * np.pi * rng.uniform(1.6, 2.4) * t)
+        roll[start + n : end - n + 1] = angle * (1 - rock * lift)
     roll[end - n + 1 : end + 1] = np.linspace(angle, 0, n)
     actor.roll = roll
     # on the floor the person struggles to get up: arms and legs thrash (not a calm action's slow swing)
+    arms, legs = (lo, hi), (lo - 0.5, hi - 0.5)  # legs a little slower than arms
     struggle = _fast(
         rng,
         len(actor.pose),
         fps,
         {
-            "l_shoulder": ((0.6, 1.0), (2.0, 3.5)), "r_shoulder": ((0.6, 1.0), (2.0, 3.5)),
-            "l_elbow": ((0.3, 0.6), (2.0, 3.5)), "r_elbow": ((0.3, 0.6), (2.0, 3.5)),
-            "l_hip": ((0.3, 0.6), (1.5, 3.0)), "r_hip": ((0.3, 0.6), (1.5, 3.0)),
-            "l_knee": ((0.3, 0.5), (1.5, 3.0)), "r_knee": ((0.3, 0.5), (1.5, 3.0)),
+            "l_shoulder": ((0.6 * g, 1.0 * g), arms), "r_shoulder": ((0.6 * g, 1.0 * g), arms),
+            "l_elbow": ((0.3 * g, 0.6 * g), arms), "r_elbow": ((0.3 * g, 0.6 * g), arms),
+            "l_hip": ((0.3 * g, 0.6 * g), legs), "r_hip": ((0.3 * g, 0.6 * g), legs),
+            "l_knee": ((0.3 * g, 0.5 * g), legs), "r_knee": ((0.3 * g, 0.5 * g), legs),
+            **({
+                "torso": ((0.2, 0.35), arms), "root_x": ((0.03, 0.06), arms), "root_y": ((0.03, 0.05), arms),
+            } if rock > 0 else {}),  # and the whole body shakes
         },
     )  # fmt: skip
     _blend_pose(actor, struggle, start, end)
@@ -154,7 +168,9 @@ def add_fight(rng: np.random.Generator, scene: Scene, a: int, b: int, start: int
         _blend_pose(actor, flail, start, end)
 
 
-def add_run(rng: np.random.Generator, scene: Scene, k: int, start: int, end: int, fps: float) -> None:
+def add_run(
+    rng: np.random.Generator, scene: Scene, k: int, start: int, end: int, fps: float, style: Style = STYLES[1]
+) -> None:
     """Actor ``k`` sprints across the frame during ``[start, end]`` (wrapping at the edges) and stays there."""
     actor = scene.actors[k]
     num = len(actor.pose)
@@ -166,11 +182,12 @@ def add_run(rng: np.random.Generator, scene: Scene, k: int, start: int, end: int
     env[end + 1 :] = 0
     pad = 0.5 * actor.height
     span = span_w + 2 * pad
-    # sprint at 1-1.6 frame widths per second, adjusted to stop inside the frame after wrapping around
+    # sprint at style.sprint widths per second, adjusted to stop inside the frame after wrapping around
+    speed, hz = style.sprint
     x_start = actor.x + actor.drift[start, 0]
     x_stop = scene.margin + rng.uniform(0.15, 0.85) * width
     base = ((x_stop - x_start) * direction) % span
-    wanted = rng.uniform(1.0, 1.6) * width / fps * env.sum()
+    wanted = rng.uniform(*speed) * width / fps * env.sum()
     distance = base + span * max(0, round((wanted - base) / span))
     travel = np.cumsum(direction * distance * env / env.sum())  # (T,) unwrapped extra offset
     pos = actor.x + actor.drift[:, 0] + travel
@@ -186,10 +203,10 @@ def add_run(rng: np.random.Generator, scene: Scene, k: int, start: int, end: int
         num,
         fps,
         {
-            "l_hip": ((0.5, 0.7), (3.5, 4.5)), "r_hip": ((0.5, 0.7), (3.5, 4.5)),
-            "l_knee": ((0.3, 0.45), (3.5, 4.5)), "r_knee": ((0.3, 0.45), (3.5, 4.5)),
-            "l_shoulder": ((0.6, 1.0), (3.5, 4.5)), "r_shoulder": ((0.6, 1.0), (3.5, 4.5)),
-            "root_y": ((0.02, 0.04), (7.0, 9.0)), "torso": ((0.02, 0.05), (3.0, 4.0)),
+            "l_hip": ((0.5, 0.7), hz), "r_hip": ((0.5, 0.7), hz),
+            "l_knee": ((0.3, 0.45), hz), "r_knee": ((0.3, 0.45), hz),
+            "l_shoulder": ((0.6, 1.0), hz), "r_shoulder": ((0.6, 1.0), hz),
+            "root_y": ((0.02, 0.04), (2 * hz[0], 2 * hz[1])), "torso": ((0.02, 0.05), (3.0, 4.0)),
         },
     )  # fmt: skip
     sprint[:, DOF.index("torso")] += 0.25  # leaning forward
@@ -199,8 +216,11 @@ def add_run(rng: np.random.Generator, scene: Scene, k: int, start: int, end: int
 ANOMALIES = {"Falling": add_fall, "Fighting": add_fight, "Running": add_run}
 
 
-def add_anomaly(rng: np.random.Generator, scene: Scene, kind: str, start: int, end: int, fps: float) -> None:
-    """Apply the anomaly ``kind`` (a key of :data:`ANOMALIES`) to the subject (actor 0) of ``scene``.
+def add_anomaly(
+    rng: np.random.Generator, scene: Scene, kind: str, start: int, end: int, fps: float, style: Style = STYLES[1]
+) -> None:
+    """Apply the anomaly ``kind`` (a key of :data:`ANOMALIES`) to the subject (actor 0) of ``scene``, with the
+    thrash and sprint ranges of ``style``.
 
     Held hands are released during the event (for good after a run, since the runner ends up elsewhere).
     """
@@ -209,13 +229,13 @@ def add_anomaly(rng: np.random.Generator, scene: Scene, kind: str, start: int, e
         hold_off[start : (end + 1 if kind != "Running" else None)] = True
         scene.hold_off = hold_off
     if kind == "Falling":
-        add_fall(rng, scene, 0, start, end, fps)
+        add_fall(rng, scene, 0, start, end, fps, style)
     elif kind == "Fighting":
         if len(scene.actors) < 2:
             raise ValueError("a Fighting anomaly needs a scene with at least two actors")
         add_fight(rng, scene, 0, 1, start, end, fps)
     elif kind == "Running":
-        add_run(rng, scene, 0, start, end, fps)
+        add_run(rng, scene, 0, start, end, fps, style)
     else:
         raise ValueError(f"unknown anomaly {kind!r}; known: {sorted(ANOMALIES)}")
 

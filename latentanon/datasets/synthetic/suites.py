@@ -47,6 +47,7 @@ from latentanon.datasets.synthetic.world import (
     SOCIAL,
     STYLES,
     Identity,
+    Style,
     action_pose,
     compose_scene,
     make_background,
@@ -406,14 +407,18 @@ def plan_thumos(cfg: Config) -> Plan:
 # ----------------------------------------------------------------------------------------------- anomaly
 
 
-def _events(rng: np.random.Generator, kind: str, num_frames: int, fps: float) -> tuple[tuple[str, int, int], ...]:
-    """One or two non-overlapping events of 2.5-5 s (at most a quarter of the video) in its middle 80%."""
+def _events(
+    rng: np.random.Generator, kind: str, num_frames: int, fps: float, style: Style = STYLES[1]
+) -> tuple[tuple[str, int, int], ...]:
+    """One or two non-overlapping events in the video's middle 80%, of ``style.event_seconds`` each (2.5-5 s and at
+    most a quarter of the video in benchmark 1; 5-8 s and at most 30% in benchmark 2)."""
+    shortest, longest, share = style.event_seconds
     count = 2 if rng.uniform() < 0.3 else 1
     lo, hi = int(0.1 * num_frames), int(0.9 * num_frames)
     slot = (hi - lo) // count
     out = []
     for k in range(count):
-        length = int(min(rng.uniform(2.5, 5.0) * fps, num_frames / 4, slot - 2))
+        length = int(min(rng.uniform(shortest, longest) * fps, num_frames * share, slot - 2))
         start = lo + k * slot + int(rng.integers(0, max(1, slot - length)))
         out.append((kind, start, start + length - 1))
     return tuple(out)
@@ -452,7 +457,7 @@ def plan_anomaly(cfg: Config) -> Plan:
         rng = _rng(seed, code, 2, v)
         num_frames = int(round(cfg.anomaly_seconds * rng.uniform(0.8, 1.2) * fps))
         camera = int(rng.integers(cfg.anomaly_scenes))
-        events = _events(rng, kind, num_frames, fps) if kind else ()
+        events = _events(rng, kind, num_frames, fps, STYLES[cfg.benchmark]) if kind else ()
         row = next(tables[split])
         who = sample_identity(_rng(seed, code, 3, v), f"a{v:04d}", bool(row[GENDER]), bool(row[SKIN]))
         group = kind or f"Normal_{split}"
@@ -792,14 +797,16 @@ def render_item(item: Item, size: tuple[int, int], fps: float) -> np.ndarray:
             normal,
             background=background,
             min_actors=2 if fight else 1,
-            style=look,
+            style=look
+            if look.anomaly_group_scale is None
+            else dataclasses.replace(look, actor_scale=(*look.actor_scale[:2], look.anomaly_group_scale)),
         )
         held = {k for pair in scene.holds for k in pair}
         shared = wander(rng, num, fps, width)
         for k, actor in enumerate(scene.actors):
             actor.drift = shared.copy() if k in held else wander(rng, num, fps, width)
         for kind, start, end in item.events:
-            add_anomaly(rng, scene, kind, start, end, fps)
+            add_anomaly(rng, scene, kind, start, end, fps, look)
     elif item.kind == "gait":
         scene = gait_scene(
             rng,

@@ -73,20 +73,40 @@ class Style:
         actor_scale: standing height range, as a share of the frame height, for scenes of 1, 2 and 3+ actors.
         head_scale: head radius multiplier (1: the body proportions of ``render.HEAD_R``).
         face_marks: eye radius and mouth thickness as shares of the head radius.
+        event_seconds: duration range of an anomaly event, and its largest share of the video.
+        thrash: a fallen person's struggle, ``(limb Hz range, limb amplitude gain, rock)``: with ``rock`` > 0 the
+            person also tries to get up about twice a second, regaining that share of the fall angle each time.
+        sprint: a runner's speed in frame widths per second and stride frequency range (Hz).
+        anomaly_group_scale: standing height range of the actors of a group (3+) in anomaly scenes, or None for
+            ``actor_scale``'s (a smaller group's fall or sprint was invisible to a frozen encoder's pooled feature).
     """
 
     level_hz: tuple[tuple[float, float], ...]
     actor_scale: tuple[tuple[float, float], tuple[float, float], tuple[float, float]]
     head_scale: float
     face_marks: tuple[float, float]
+    event_seconds: tuple[float, float, float] = (2.5, 5.0, 0.25)
+    thrash: tuple[tuple[float, float], float, float] = ((2.0, 3.5), 1.0, 0.0)
+    sprint: tuple[tuple[float, float], tuple[float, float]] = ((1.0, 1.6), (3.5, 4.5))
+    anomaly_group_scale: tuple[float, float] | None = None
 
 
 # benchmark 1: the original layout; 2: motion levels further apart (a 16-frame clip at 25 fps holds about one
 # mid and two to three fast cycles), larger actors, and a head 1.35x larger with bold face marks, so that eyes,
-# mouth, masks and caps stay visible at the 64 px input of the -tiny encoders
+# mouth, masks and caps stay visible at the 64 px input of the -tiny encoders; anomalies last longer, a fallen
+# person thrashes and a runner strides faster than any action's fast level, and runs faster (anomaly suite v4)
 STYLES = {
     1: Style(LEVEL_HZ, ((0.55, 0.8), (0.5, 0.68), (0.4, 0.55)), 1.0, (0.17, 0.09)),
-    2: Style(((0.0, 0.0), (1.5, 2.1), (3.4, 4.4)), ((0.72, 0.9), (0.6, 0.76), (0.46, 0.6)), 1.35, (0.25, 0.14)),
+    2: Style(
+        ((0.0, 0.0), (1.5, 2.1), (3.4, 4.4)),
+        ((0.72, 0.9), (0.6, 0.76), (0.46, 0.6)),
+        1.35,
+        (0.25, 0.14),
+        event_seconds=(5.0, 8.0, 0.3),
+        thrash=((4.5, 6.0), 1.4, 0.45),
+        sprint=((2.0, 2.8), (5.0, 6.0)),
+        anomaly_group_scale=(0.6, 0.76),
+    ),
 }
 
 RGB = tuple[float, float, float]
