@@ -11,7 +11,8 @@ repeats it over benchmark seeds and reports mean and spread. Steps:
    on moving clips); its fitted AR, TAD and AD heads are kept as the adapters' raw heads, so nothing is trained twice;
 4. trains two SPLAVU adapters on the stores (AR, TAD and AD seen), sharing those raw heads: the **published**
    setting (the paper's losses and weights) and the **best** setting measured in docs/aam.md (a rank-``rank``
-   bottleneck, started at the PCA of the tokens, and batch-centred NT-Xent with w_B 10);
+   bottleneck, started at the PCA of the tokens, and batch-centred NT-Xent with w_B ``best_budget``; rank 12 and
+   w_B 20 by default, chosen on seed 0 of the ``default`` preset among ranks 12 and 16 at w_B 10 and 20);
 5. fits the controls on the action store's training clips: PCA to the adapter's rank (and, when asked, a random
    orthogonal projection to that rank and Gaussian noise at each ``--noise`` sigma);
 6. evaluates every method with the same protocols and retrained heads and attackers, prints one table (privacy as
@@ -59,8 +60,8 @@ class ExperimentConfig:
     epochs: int = 20  # adapter training epochs
     batch_size: int = 64  # action videos per adapter training step
     lr: float = 1e-3  # base lr at batch 512 (linear scaling: 1.25e-4 at batch 64)
-    rank: int = 8  # bottleneck rank of the best adapter; PCA and the random projection use the same rank
-    best_budget: float = 10.0  # w_B of the best adapter (batch-centred NT-Xent)
+    rank: int = 12  # bottleneck rank of the best adapter; PCA and the random projection use the same rank
+    best_budget: float = 20.0  # w_B of the best adapter (batch-centred NT-Xent)
     controls: tuple[str, ...] = ("pca",)  # controls beside the adapters: pca, random-projection, noise
     full_controls: tuple[str, ...] = ("pca",)  # controls evaluated on every task; the others on AR and privacy only
     noise: tuple[float, ...] = (0.5, 1.0, 2.0)  # sigmas of the noise control (times each dimension's std)
@@ -216,11 +217,15 @@ def run(cfg: ExperimentConfig) -> dict:
             weights=Weights(budget=cfg.best_budget), center_budget=True, aam=AdapterConfig(bottleneck=cfg.rank)
         ),
     }
+    # the best setting's folder names its rank and w_B, so a run with other settings in the same --out trains and
+    # evaluates its own adapter instead of refusing the old run or reusing its evaluation
+    folders = {"published": "published", "best": f"best-rank{cfg.rank}-wb{cfg.best_budget:g}"}
     methods: dict[str, str] = {}
+    evals: dict[str, str] = {}  # method label -> its evaluation folder under OUT/eval
     cheap: set[str] = set()  # methods evaluated on AR and privacy only
     runs = {}
     for name, extra in settings.items():
-        run_dir = out / "runs" / name
+        run_dir = out / "runs" / folders[name]
         runs[name] = summary = train(TrainConfig(out=str(run_dir), **common, **extra))
         best = summary["best"] or {}
         print(
@@ -229,6 +234,7 @@ def run(cfg: ExperimentConfig) -> dict:
             f"{summary['aam_parameters'] / 1e6:.2f}M parameters, {summary['seconds']:.0f} s"
         )
         methods[f"SPLAVU {name}"] = str(run_dir / "best")
+        evals[f"SPLAVU {name}"] = f"SPLAVU-{folders[name]}"
 
     _step(5, f"fitting the controls on the training clips of the action store ({', '.join(cfg.controls)})")
     wanted = []
@@ -251,7 +257,8 @@ def run(cfg: ExperimentConfig) -> dict:
     for label, anonymizer in methods.items():
         t = time.perf_counter()
         these = {k: v for k, v in roles.items() if k in ("action", "privacy")} if label in cheap else roles
-        reports[label] = _evaluate(these, out / "eval" / label.replace(" ", "-"), anonymizer, cfg)
+        folder = evals.get(label, label.replace(" ", "-"))
+        reports[label] = _evaluate(these, out / "eval" / folder, anonymizer, cfg)
         print(f"  {label}: evaluated in {time.perf_counter() - t:.0f} s", flush=True)
     rows = comparison.method_rows(raw, reports)
     title = f"Raw, SPLAVU and controls ({cfg.encoder}, synthetic v2 {cfg.preset}, seed {cfg.seed})"

@@ -26,6 +26,10 @@ def test_demo_runs_end_to_end_on_the_synthetic_benchmark(synthetic_small, tmp_pa
     for task in ("ar", "tad", "ad"):  # the raw evaluation's heads, which both adapters started from
         assert (tmp_path / "runs" / "raw_heads" / task / "config.json").is_file()
     assert "i3d-r50-tiny" in out and "weights: random" not in out  # the shipped pretrained checkpoint
+    # the best adapter's run and evaluation are named by its setting, so another --rank / --best-budget in the same
+    # --out trains its own instead of refusing the old run or reusing its evaluation
+    assert (tmp_path / "runs" / "best-rank4-wb20" / "best" / "config.json").is_file()
+    assert (tmp_path / "eval" / "SPLAVU-best-rank4-wb20" / "done.json").is_file()
     table = result["table"]
     assert set(table) == {"SPLAVU published", "SPLAVU best", "PCA-4"}
     for rows in table.values():
