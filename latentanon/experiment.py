@@ -221,7 +221,7 @@ def run(cfg: ExperimentConfig) -> dict:
     # evaluates its own adapter instead of refusing the old run or reusing its evaluation
     folders = {"published": "published", "best": f"best-rank{cfg.rank}-wb{cfg.best_budget:g}"}
     methods: dict[str, str] = {}
-    evals: dict[str, str] = {}  # method label -> its evaluation folder under OUT/eval
+    evals: dict[str, str] = {}  # method label -> its evaluation folder under OUT/eval (named where it is added)
     cheap: set[str] = set()  # methods evaluated on AR and privacy only
     runs = {}
     for name, extra in settings.items():
@@ -249,6 +249,7 @@ def run(cfg: ExperimentConfig) -> dict:
         if not (folder / "config.json").is_file():
             fit_control(control, stores["ucf101"], str(folder), **kwargs)
         methods[label] = str(folder)
+        evals[label] = folder.name
         if control not in cfg.full_controls:
             cheap.add(label)
 
@@ -257,8 +258,7 @@ def run(cfg: ExperimentConfig) -> dict:
     for label, anonymizer in methods.items():
         t = time.perf_counter()
         these = {k: v for k, v in roles.items() if k in ("action", "privacy")} if label in cheap else roles
-        folder = evals.get(label, label.replace(" ", "-"))
-        reports[label] = _evaluate(these, out / "eval" / folder, anonymizer, cfg)
+        reports[label] = _evaluate(these, out / "eval" / evals[label], anonymizer, cfg)
         print(f"  {label}: evaluated in {time.perf_counter() - t:.0f} s", flush=True)
     rows = comparison.method_rows(raw, reports)
     title = f"Raw, SPLAVU and controls ({cfg.encoder}, synthetic v2 {cfg.preset}, seed {cfg.seed})"
