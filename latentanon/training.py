@@ -54,6 +54,7 @@ from latentanon.heads import mgfn, tridet
 from latentanon.losses import latent_consistency, nt_xent, nt_xent_ceiling
 from latentanon.metrics import video_top1
 from latentanon.protocols import (
+    ADConfig,
     FittedHead,
     HeadSettings,
     five_clip_rows,
@@ -136,7 +137,9 @@ class TrainConfig:
     val_fraction: float = 0.1  # of the training videos (by subject), held out for model selection
     seed: int = 0  # seeds the split, initialisation, sampling and the raw heads
     progress: bool = True  # show progress bars
-    raw: HeadSettings = field(default_factory=HeadSettings)  # how the raw heads are trained (the protocols')
+    raw: HeadSettings = field(  # how the raw heads are trained (the protocols'); one MGFN run: training needs
+        default_factory=lambda: HeadSettings(ad=ADConfig(restarts=1))  # one head, not a mean of restarts
+    )
     raw_heads: str = ""  # folder of cached raw heads to reuse and fill (default OUT/raw_heads)
     encoder_checkpoint: str = ""  # encoder weights to pool a format-1 store, when they moved since precompute
     stream_window: int = 8192  # action videos held in memory at once; a store this small is read once

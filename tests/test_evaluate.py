@@ -108,6 +108,46 @@ def test_tad_and_ad_run_the_protocol_on_synthetic_stores(tad_store, ad_store, tm
     assert 0 <= ad["test_frame_auc"] <= 1 and ad["chance_frame_auc"] == 0.5
     assert 0 < ad["anomalous_frames"] < ad["test_frames"]
     assert "frame_auc **" in (tmp_path / "ad.md").read_text()
+    assert ad["restarts"] == 5 and "(mean of 5 restarts, std" in (tmp_path / "ad.md").read_text()  # the default
+
+
+def test_ad_restarts_report_the_mean_of_independent_heads(ad_store, one_thread):
+    """``ad.restarts`` heads train on one split from independent seeds: the figure is their mean, restart 0 is the
+    single run of ``restarts=1``, and the kept head is the restart with the best validation AUC."""
+    import numpy as np
+
+    from latentanon.features import open_features
+    from latentanon.protocols import ADConfig, HeadSettings, run_ad
+
+    store = open_features(ad_store)
+    ac = {"steps": 6, "val_every": 2, "batch_size": 4, "dims": (64, 64, 64)}
+    one = run_ad(store, HeadSettings(ad=ADConfig(restarts=1, **ac)), val_fraction=0.3, seed=3, progress=False)
+    three = run_ad(store, HeadSettings(ad=ADConfig(restarts=3, **ac)), val_fraction=0.3, seed=3, progress=False)
+    runs = three.metrics["per_restart"]
+    assert three.metrics["restarts"] == len(runs) == 3 and one.metrics["restarts"] == 1
+    aucs = [r["test_frame_auc"] for r in runs]
+    assert three.test == pytest.approx(np.mean(aucs)) and three.metrics["restart_std"] == pytest.approx(np.std(aucs, ddof=1))
+    assert runs[0]["test_frame_auc"] == pytest.approx(one.test)  # restart 0 is the single run
+    assert len({round(a, 9) for a in aucs} | {round(r["val_video_auc"], 9) for r in runs}) > 1  # other seeds
+    kept = three.metrics["kept_restart"]
+    assert runs[kept]["val_video_auc"] == max(r["val_video_auc"] for r in runs) == three.val
+    assert 0 <= three.metrics["test_frame_auc_ensemble"] <= 1
+    with pytest.raises(ValueError, match="ad.restarts must be positive"):
+        ADConfig(restarts=0)
+
+
+def test_ad_without_test_anomaly_frames_fails_before_any_head_trains(action_store, monkeypatch):
+    """A store whose test videos carry no anomaly frame ranges cannot give a frame AUC: said at once, not after
+    training the heads."""
+    from latentanon.features import open_features
+    from latentanon.protocols import HeadSettings, ad
+
+    def train(*args, **kwargs):
+        raise AssertionError("a head was trained before the ground truth was checked")
+
+    monkeypatch.setattr(ad, "_train_mgfn", train)
+    with pytest.raises(ValueError, match="frame ground truth has a single class"):
+        ad.run_ad(open_features(action_store), HeadSettings(), val_fraction=0.3, progress=False)
 
 
 def test_tad_detections_are_decoded_at_the_videos_frame_rate(tad_store, one_thread):

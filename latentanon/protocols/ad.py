@@ -32,9 +32,15 @@ def frame_ground_truth(meta: dict, n_frames: int) -> np.ndarray:
 def run_ad(
     store, heads: HeadSettings, val_fraction: float = 0.1, seed: int = 0, progress: bool = True
 ) -> ProtocolResult:
-    """Train and test MGFN on ``store`` (label 0 = normal, > 0 abnormal; test videos with anomaly frame ranges)."""
-    from sklearn.metrics import roc_auc_score
+    """Train and test MGFN on ``store`` (label 0 = normal, > 0 abnormal; test videos with anomaly frame ranges).
 
+    ``heads.ad.restarts`` heads are trained from independent initialisations and batch orders on the same split
+    (restart ``r`` seeds ``seed + RESTART_STRIDE * r``; restart 0 is the single run of ``restarts=1``). The reported
+    ``test_frame_auc`` (and PR-AUC, AP) is their mean: one MGFN run on fixed features varies by several AUC points
+    with its seed, more than the differences between anonymizers. ``restart_std`` is their spread and
+    ``test_frame_auc_ensemble`` the AUC of their averaged frame scores. The fitted head kept is the restart with the
+    best validation video AUC (the first on a tie).
+    """
     splits = split_videos(store, val_fraction, seed)
     abnormal = store.videos["label"] > 0  # anomaly datasets number "Normal" as class 0
     feats = video_features(store)
@@ -48,26 +54,94 @@ def run_ad(
         mu, sd = fit_feats.mean(0), fit_feats.std(0) + 1e-6
         feats = [(f - mu) / sd for f in feats]
     ac = heads.ad
-    b = min(ac.batch_size, len(normals), len(abnormals))
     model_cfg = mgfn.MGFNConfig(in_dim=feats[0].shape[1], regularizers=ac.regularizers, dims=tuple(ac.dims))
+    clip = clip_span(store.recipe["encoder"])
+    test = splits["test"]
+    # checked before any head trains: one clip score per clip feature, repeated over the clip's frames
+    gt = np.concatenate([frame_ground_truth(store.meta(int(v)), len(feats[v]) * clip) for v in test])
+    if not len(gt) or gt.min() == gt.max():
+        raise ValueError(
+            f"{store.path}: the test videos' frame ground truth has a single class (no anomaly_frames in their meta, "
+            "or anomalies everywhere); frame AUC is undefined. Evaluate AD on a store whose test videos carry "
+            "anomaly frame ranges"
+        )
+    runs = []
+    with tqdm(total=ac.restarts * ac.steps, desc="ad head", unit="step", disable=not progress) as bar:
+        for r in range(ac.restarts):
+            bar.set_postfix(restart=f"{r + 1}/{ac.restarts}")
+            model, val, step, history = _train_mgfn(
+                model_cfg, feats, normals, abnormals, splits["val"], abnormal, ac, seed + RESTART_STRIDE * r, bar
+            )
+            scores_per_video = [_scores(model, feats[v]) for v in test]
+            runs.append({"model": model, "val": val, "step": step, "history": history, "scores": scores_per_video})
+    per_run = []
+    for run in runs:
+        scores = mgfn.frame_scores(run["scores"], gt, clip)
+        run["frame_scores"] = scores
+        per_run.append(
+            {
+                "test_frame_auc": frame_roc_auc(scores, gt),
+                "test_frame_pr_auc": frame_pr_auc_trapezoid(scores, gt),
+                "test_frame_ap": frame_average_precision(scores, gt),
+                "val_video_auc": run["val"],
+                "best_step": run["step"],
+            }
+        )
+    kept = max(range(len(runs)), key=lambda i: (runs[i]["val"], -i))  # best validation, the first on a tie
+    aucs = np.array([p["test_frame_auc"] for p in per_run])
+    ensemble = np.mean([run["frame_scores"] for run in runs], axis=0)
+    metrics = {
+        "task": "ad",
+        "metric": "frame_auc",
+        "test_frame_auc": float(aucs.mean()),
+        "test_frame_pr_auc": float(np.mean([p["test_frame_pr_auc"] for p in per_run])),
+        "test_frame_ap": float(np.mean([p["test_frame_ap"] for p in per_run])),
+        "restarts": len(runs),
+        "restart_std": float(aucs.std(ddof=1)) if len(runs) > 1 else 0.0,
+        "test_frame_auc_ensemble": frame_roc_auc(ensemble, gt),
+        "per_restart": per_run,
+        "val_metric": "video_auc",  # weak labels: validation videos have no frame annotations
+        "val_video_auc": runs[kept]["val"],  # the kept head's
+        "best_epoch": runs[kept]["step"],
+        "kept_restart": kept,
+        "selection_unit": "step",
+        "chance_frame_auc": 0.5,
+        "test_frames": int(len(gt)),
+        "anomalous_frames": int(gt.sum()),
+        "videos": {k: int(len(v)) for k, v in splits.items()},
+        "history": runs[kept]["history"],
+    }
+    model = runs[kept]["model"]
+    head = FittedHead("ad", model.eval(), dataclasses.asdict(model_cfg), mu, sd)
+    return ProtocolResult("ad", "frame_auc", metrics, head)
+
+
+RESTART_STRIDE = 7919  # restart r of seed s draws from seed s + 7919 r (a prime: no overlap with nearby seeds)
+
+
+def _scores(model, features: torch.Tensor) -> np.ndarray:
+    return np.asarray(model.predict(features), dtype=np.float64)
+
+
+def _train_mgfn(model_cfg, feats, normals, abnormals, val_videos, abnormal, ac, seed: int, bar):
+    """One MGFN training run; ``(model with its best validation state, best val, best step, history)``."""
+    from sklearn.metrics import roc_auc_score
+
+    b = min(ac.batch_size, len(normals), len(abnormals))
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = mgfn.MGFN(model_cfg)
     opt = torch.optim.Adam(model.parameters(), lr=ac.lr, weight_decay=ac.weight_decay)
-    clip = clip_span(store.recipe["encoder"])
-
-    def clip_scores(videos) -> list[np.ndarray]:
-        return [np.asarray(model.predict(feats[v]), dtype=np.float64) for v in videos]
 
     def video_auc(videos) -> float:
         y = abnormal[videos].astype(int)
         if y.min() == y.max():
             return float("nan")
-        return float(roc_auc_score(y, [s.max() for s in clip_scores(videos)]))
+        return float(roc_auc_score(y, [_scores(model, feats[v]).max() for v in videos]))
 
     history, best, losses = [], (-1.0, 0, None), []
     n_order, a_order, cursor = rng.permutation(normals), rng.permutation(abnormals), 0
-    for step in tqdm(range(1, ac.steps + 1), desc="ad head", unit="step", disable=not progress):
+    for step in range(1, ac.steps + 1):
         model.train()
         if cursor + b > min(len(n_order), len(a_order)):  # a new shuffled pass over each class
             n_order, a_order, cursor = rng.permutation(normals), rng.permutation(abnormals), 0
@@ -83,10 +157,11 @@ def run_ad(
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        bar.update(1)
         if step % ac.val_every and step != ac.steps:
             continue
         model.eval()
-        val = video_auc(splits["val"])
+        val = video_auc(val_videos)
         history.append({"step": step, "loss": float(np.mean(losses)), "val_video_auc": val})
         if not np.isfinite(val):
             val = -np.mean(losses)  # a one-class validation split: fall back to the lowest training loss
@@ -94,27 +169,4 @@ def run_ad(
         if val >= best[0] or best[2] is None:
             best = (val, step, state_snapshot(model))
     model.load_state_dict(best[2])
-    test = splits["test"]
-    scores_per_video = clip_scores(test)
-    gt = np.concatenate([frame_ground_truth(store.meta(int(v)), len(s) * clip) for v, s in zip(test, scores_per_video)])
-    scores = mgfn.frame_scores(scores_per_video, gt, clip)
-    if gt.min() == gt.max():
-        raise ValueError(f"{store.path}: the test videos' frame ground truth has a single class; AUC is undefined")
-    metrics = {
-        "task": "ad",
-        "metric": "frame_auc",
-        "test_frame_auc": frame_roc_auc(scores, gt),
-        "test_frame_pr_auc": frame_pr_auc_trapezoid(scores, gt),
-        "test_frame_ap": frame_average_precision(scores, gt),
-        "val_metric": "video_auc",  # weak labels: validation videos have no frame annotations
-        "val_video_auc": best[0],
-        "best_epoch": best[1],
-        "selection_unit": "step",
-        "chance_frame_auc": 0.5,
-        "test_frames": int(len(gt)),
-        "anomalous_frames": int(gt.sum()),
-        "videos": {k: int(len(v)) for k, v in splits.items()},
-        "history": history,
-    }
-    head = FittedHead("ad", model.eval(), dataclasses.asdict(model_cfg), mu, sd)
-    return ProtocolResult("ad", "frame_auc", metrics, head)
+    return model.eval(), float(best[0]), best[1], history

@@ -58,12 +58,15 @@ def format_markdown(report: dict) -> str:
     metric = report["metric"]
     val_metric = report.get("val_metric", metric)
     unit = report.get("selection_unit", "epoch")
+    spread = ""
+    if report.get("restarts", 1) > 1:  # AD: the mean of independently trained heads
+        spread = f" (mean of {report['restarts']} restarts, std {report['restart_std']:.4f})"
     rows = [
         f"# {report['task'].upper()} evaluation of `{report['store']}`",
         "",
         "| encoder | test | validation (chosen epoch) | chance | videos fit/val/test | seconds |",
         "|---|---|---|---|---|---|",
-        f"| {report['encoder']} | {metric} **{report['test_' + metric]:.4f}** | "
+        f"| {report['encoder']} | {metric} **{report['test_' + metric]:.4f}**{spread} | "
         f"{val_metric} {report['val_' + val_metric]:.4f} ({unit} {report['best_epoch']}) | "
         f"{report.get('chance_' + metric, float('nan')):.4f} | "
         f"{report['videos']['fit']}/{report['videos']['val']}/{report['videos']['test']} | {report['seconds']:.1f} |",

@@ -17,7 +17,7 @@ for suite in ucf101 vispr thumos14 ucf_crime casia_b ntu60 toyota_smarthome; do
     --checkpoint "$CKPT" --out "$OUT/stores/$suite.zarr" --static-clips "$static"
 done
 common=(--action-store "$OUT/stores/ucf101.zarr" --tad-store "$OUT/stores/thumos14.zarr"
-  --ad-store "$OUT/stores/ucf_crime.zarr" --epochs 30 --batch-size 64 --lr 1e-3 --raw.ad.steps 300
-  --raw.ad.dims 64,128,256 --center-budget true --weights.budget 20 --aam.bottleneck 12 --raw-heads "$OUT/aam/raw_heads")
+  --ad-store "$OUT/stores/ucf_crime.zarr" --epochs 30 --batch-size 64 --lr 1e-3 --raw.ad.steps 25
+  --raw.ad.lr 1e-4 --raw.ad.dims 64,128,256 --center-budget true --weights.budget 20 --aam.bottleneck 12 --raw-heads "$OUT/aam/raw_heads")
 $PY -m latentanon.train_aam "${common[@]}" --out "$OUT/aam/all-losses"
 $PY -m latentanon.train_aam "${common[@]}" --weights.lc 0 --out "$OUT/aam/no-lc"
