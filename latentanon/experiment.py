@@ -105,12 +105,17 @@ def _check(cfg: ExperimentConfig) -> str | None:
 
 
 def _evaluate(roles: dict, out: Path, anonymizer: str | None, cfg: ExperimentConfig, heads_out=None) -> dict:
-    """``evaluate_suite`` once: a finished evaluation (``done.json``) is reused."""
+    """``evaluate_suite`` once: a finished evaluation (``done.json``) is reused when every report in it was made with
+    this run's protocols and seed; one made with other settings (an older AD protocol, say) is evaluated again."""
     from latentanon import comparison
 
     done = out / "done.json"
     if done.is_file():
-        return json.loads(done.read_text())
+        reports = json.loads(done.read_text())
+        want = {"heads": json.loads(json.dumps(asdict(cfg.protocols))), "seed": cfg.seed}
+        if all({k: r.get("config", {}).get(k) for k in want} == want for r in reports.values()):
+            return reports
+        print(f"  {out}: evaluated with other protocol settings or seed; evaluating again", flush=True)
     reports = comparison.evaluate_suite(roles, out, anonymizer, cfg.seed, cfg.protocols, heads_out=heads_out)
     tmp = done.with_suffix(".tmp")
     tmp.write_text(json.dumps(reports, default=str))

@@ -65,3 +65,28 @@ def test_finding_credits_the_adapter_only_at_1_5x_the_pca_gap_share_and_equal_ut
     assert "does NOT" in finding(_rows(0.6, 0.5, 0.80, 0.80), "SPLAVU best", "PCA-8")  # only 1.2x
     assert "does NOT" in finding(_rows(0.6, 0.3, 0.75, 0.80), "SPLAVU best", "PCA-8")  # 5 points less accurate
     assert "x2.00" in finding(_rows(0.6, 0.3, 0.80, 0.80), "SPLAVU best", "PCA-8")
+
+
+def test_a_finished_evaluation_is_reused_only_under_the_same_protocols_and_seed(tmp_path, monkeypatch):
+    """``done.json`` written under other head settings (an older AD protocol) or another seed is evaluated again;
+    one written under this run's settings is reused as it is."""
+    from dataclasses import asdict, replace
+
+    from latentanon import comparison
+    from latentanon.experiment import ExperimentConfig, _evaluate
+
+    calls = []
+
+    def evaluate_suite(roles, out, anonymizer, seed, heads, heads_out=None):
+        calls.append(seed)
+        return {"ar": {"test_top1": 0.5, "config": {"heads": json.loads(json.dumps(asdict(heads))), "seed": seed}}}
+
+    monkeypatch.setattr(comparison, "evaluate_suite", evaluate_suite)
+    cfg = ExperimentConfig()
+    first = _evaluate({"action": "a.zarr"}, tmp_path, None, cfg)
+    assert _evaluate({"action": "a.zarr"}, tmp_path, None, cfg) == first and len(calls) == 1  # reused
+    older = replace(cfg, protocols=replace(cfg.protocols, ad=ADConfig(steps=200, dims=(64, 128, 256), restarts=1)))
+    _evaluate({"action": "a.zarr"}, tmp_path, None, older)
+    _evaluate({"action": "a.zarr"}, tmp_path, None, replace(older, seed=1))
+    assert calls == [0, 0, 1]  # other AD settings, then another seed: evaluated again each time
+    assert json.loads((tmp_path / "done.json").read_text())["ar"]["config"]["seed"] == 1

@@ -128,7 +128,7 @@ def test_ad_restarts_report_the_mean_of_independent_heads(ad_store, one_thread):
     aucs = [r["test_frame_auc"] for r in runs]
     assert three.test == pytest.approx(np.mean(aucs)) and three.metrics["restart_std"] == pytest.approx(np.std(aucs, ddof=1))
     assert runs[0]["test_frame_auc"] == pytest.approx(one.test)  # restart 0 is the single run
-    assert len({round(a, 9) for a in aucs} | {round(r["val_video_auc"], 9) for r in runs}) > 1  # other seeds
+    assert len({round(a, 9) for a in aucs}) == 3  # other seeds train other heads
     kept = three.metrics["kept_restart"]
     assert runs[kept]["val_video_auc"] == max(r["val_video_auc"] for r in runs) == three.val
     assert 0 <= three.metrics["test_frame_auc_ensemble"] <= 1

@@ -1,5 +1,7 @@
 """Anomaly detection: MGFN trained with video labels only (weak supervision), the step chosen by video-level AUC
-(maximum clip score) on validation videos (training videos carry no frame labels); metric frame-level ROC AUC on
+(maximum clip score) on validation videos every ``val_every`` steps (training videos carry no frame labels; with
+``steps <= val_every`` the last step is the only checkpoint, nothing is selected), the mean of ``restarts`` heads;
+metric frame-level ROC AUC on
 the test videos, ground truth from the stored anomaly frame ranges cut at the last full clip (trivial baseline
 0.5), plus PR-AUC (trapezoid) and AP. With ``standardize`` the clip features are z-scored with the normal training
 videos' statistics, so MGFN's feature magnitudes measure the distance from normal footage, not the scene."""
@@ -87,7 +89,10 @@ def run_ad(
                 "best_step": run["step"],
             }
         )
-    kept = max(range(len(runs)), key=lambda i: (runs[i]["val"], -i))  # best validation, the first on a tie
+    def rank(i: int) -> tuple[float, int]:  # best validation, the first on a tie; a NaN validation ranks last
+        return (runs[i]["val"] if np.isfinite(runs[i]["val"]) else -np.inf, -i)
+
+    kept = max(range(len(runs)), key=rank)
     aucs = np.array([p["test_frame_auc"] for p in per_run])
     ensemble = np.mean([run["frame_scores"] for run in runs], axis=0)
     metrics = {
