@@ -13,7 +13,8 @@ The run of ``latentanon.experiment`` on one seed:
 5. fits PCA to the adapter's rank on the action store's training clips (and the other controls when asked);
 6. evaluates every method with the same protocols (heads and attackers retrained; TriDet 20 epochs, MGFN 25
    steps at lr 1e-4 on 8 + 8 videos, the mean of 3 restarts), prints one table with privacy as the share of the
-   removable gap (raw - chance) and the finding against PCA, and writes ``report.md``, ``report.json`` and ``privacy_utility.png`` in ``--out``.
+   removable gap (raw - chance) and the finding against PCA, and writes ``report.md``, ``report.json`` and
+   ``privacy_utility.png`` in ``--out``.
 
 About 6-7 minutes on an idle 2-core machine from a fresh clone. One seed on a small benchmark: the figures move by a
 few points between seeds; ``python -m latentanon.recipes.seeds --preset default`` gives mean and spread over seeds

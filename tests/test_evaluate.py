@@ -126,7 +126,8 @@ def test_ad_restarts_report_the_mean_of_independent_heads(ad_store, one_thread):
     runs = three.metrics["per_restart"]
     assert three.metrics["restarts"] == len(runs) == 3 and one.metrics["restarts"] == 1
     aucs = [r["test_frame_auc"] for r in runs]
-    assert three.test == pytest.approx(np.mean(aucs)) and three.metrics["restart_std"] == pytest.approx(np.std(aucs, ddof=1))
+    assert three.test == pytest.approx(np.mean(aucs))
+    assert three.metrics["restart_std"] == pytest.approx(np.std(aucs, ddof=1))
     assert runs[0]["test_frame_auc"] == pytest.approx(one.test)  # restart 0 is the single run
     assert len({round(a, 9) for a in aucs}) == 3  # other seeds train other heads
     kept = three.metrics["kept_restart"]
