@@ -108,11 +108,12 @@ def _evaluate(roles: dict, out: Path, anonymizer: str | None, cfg: ExperimentCon
     """``evaluate_suite`` once: a finished evaluation (``done.json``) is reused when every report in it was made with
     this run's protocols and seed; one made with other settings (an older AD protocol, say) is evaluated again."""
     from latentanon import comparison
+    from latentanon.protocols.result import protocol_config
 
     done = out / "done.json"
     if done.is_file():
         reports = json.loads(done.read_text())
-        want = {"heads": json.loads(json.dumps(asdict(cfg.protocols))), "seed": cfg.seed}
+        want = protocol_config(cfg.protocols, seed=cfg.seed)
         if all({k: r.get("config", {}).get(k) for k in want} == want for r in reports.values()):
             return reports
         print(f"  {out}: evaluated with other protocol settings or seed; evaluating again", flush=True)

@@ -67,28 +67,24 @@ def run_ad(
             "or anomalies everywhere); frame AUC is undefined. Evaluate AD on a store whose test videos carry "
             "anomaly frame ranges"
         )
-    runs = []
+    runs, per_run = [], []
     with tqdm(total=ac.restarts * ac.steps, desc="ad head", unit="step", disable=not progress) as bar:
         for r in range(ac.restarts):
             bar.set_postfix(restart=f"{r + 1}/{ac.restarts}")
             model, val, step, history = _train_mgfn(
                 model_cfg, feats, normals, abnormals, splits["val"], abnormal, ac, seed + RESTART_STRIDE * r, bar
             )
-            scores_per_video = [_scores(model, feats[v]) for v in test]
-            runs.append({"model": model, "val": val, "step": step, "history": history, "scores": scores_per_video})
-    per_run = []
-    for run in runs:
-        scores = mgfn.frame_scores(run["scores"], gt, clip)
-        run["frame_scores"] = scores
-        per_run.append(
-            {
-                "test_frame_auc": frame_roc_auc(scores, gt),
-                "test_frame_pr_auc": frame_pr_auc_trapezoid(scores, gt),
-                "test_frame_ap": frame_average_precision(scores, gt),
-                "val_video_auc": run["val"],
-                "best_step": run["step"],
-            }
-        )
+            scores = mgfn.frame_scores([_scores(model, feats[v]) for v in test], gt, clip)
+            runs.append({"model": model, "val": val, "step": step, "history": history, "frame_scores": scores})
+            per_run.append(
+                {
+                    "test_frame_auc": frame_roc_auc(scores, gt),
+                    "test_frame_pr_auc": frame_pr_auc_trapezoid(scores, gt),
+                    "test_frame_ap": frame_average_precision(scores, gt),
+                    "val_video_auc": val,
+                    "best_step": step,
+                }
+            )
     def rank(i: int) -> tuple[float, int]:  # best validation, the first on a tie; a NaN validation ranks last
         return (runs[i]["val"] if np.isfinite(runs[i]["val"]) else -np.inf, -i)
 

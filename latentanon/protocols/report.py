@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from pathlib import Path
 
-from latentanon.protocols.result import head_meta
+from latentanon.protocols.result import head_meta, protocol_config
 from latentanon.protocols.settings import HeadSettings
 
 
@@ -42,7 +41,7 @@ def evaluate_store(
         encoder=features.recipe["encoder"]["name"],
         recipe_hash=features.recipe_hash,
         seconds=time.perf_counter() - t0,
-        config=config if config is not None else {"heads": asdict(heads), "val_fraction": val_fraction, "seed": seed},
+        config=config if config is not None else protocol_config(heads, val_fraction, seed),
     )
     if head_out is not None and result.head is not None:
         result.head.save(head_out, head_meta(features, heads, val_fraction, seed, result.val))

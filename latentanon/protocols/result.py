@@ -72,11 +72,17 @@ class FittedHead:
         return cls(task, module.eval(), config, tensors.get("mu"), tensors.get("sd")), meta
 
 
+def protocol_config(heads, val_fraction: float | None = None, seed: int | None = None) -> dict:
+    """The settings a protocol ran with, as they read back from JSON (tuples as lists): ``{"heads", "val_fraction",
+    "seed"}``, each key only when given. Reports carry it as ``config``; :func:`head_meta` as ``protocol``."""
+    given = {"heads": dataclasses.asdict(heads), "val_fraction": val_fraction, "seed": seed}
+    return json.loads(json.dumps({k: v for k, v in given.items() if v is not None}))
+
+
 def head_meta(store, heads, val_fraction: float, seed: int, val: float | None = None) -> dict:
     """What identifies a fitted head: the store's recipe hash, the protocol settings and the seed (``val``, its
     validation figure, rides along). ``train_aam`` reuses a cached raw head only when these match."""
-    protocol = json.loads(json.dumps({"heads": dataclasses.asdict(heads), "val_fraction": val_fraction}))
-    meta = {"recipe_hash": store.recipe_hash, "seed": seed, "protocol": protocol}
+    meta = {"recipe_hash": store.recipe_hash, "seed": seed, "protocol": protocol_config(heads, val_fraction)}
     return meta if val is None else {**meta, "val": float(val)}
 
 
