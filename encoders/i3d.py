@@ -243,10 +243,19 @@ class I3DEncoder(FrozenEncoder):
         Returns:
             (B, T', D) spatial means of the last feature map, T' = T / 8.
         """
+        return self.feature_map(video).mean(dim=(3, 4)).transpose(1, 2)  # (B, T', D)
+
+    def feature_map(self, video: torch.Tensor) -> torch.Tensor:
+        """The last feature map itself, before the spatial mean (for pretraining objectives that need where).
+
+        Args:
+            video: (B, T, C, H, W) float, normalised with ``spec.mean``/``spec.std``.
+
+        Returns:
+            (B, D, T', H', W'), H' = H / 32 (2 x 2 for the 64 px tiny encoders).
+        """
         check_video_input(video, self.spec)
-        x = video.permute(0, 2, 1, 3, 4)  # (B, C, T, H, W)
-        x = self.net(x)  # (B, D, T', H', W')
-        return x.mean(dim=(3, 4)).transpose(1, 2)  # (B, T', D)
+        return self.net(video.permute(0, 2, 1, 3, 4))  # (B, C, T, H, W) -> (B, D, T', H', W')
 
 
 def _build(name: str, net: nn.Module, cfg, mean: float, std: float, head: str, checkpoint: str | None) -> I3DEncoder:

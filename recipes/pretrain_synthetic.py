@@ -17,7 +17,13 @@ instance-contrastive loss (NT-Xent on a small projection of the feature) between
 flipped on its own: what stays the same across a video's clips is its appearance, so the two together keep
 appearance in the features the way Kinetics-trained encoders do (an action-only encoder discards most of it).
 (Still frames as the second view, tried first, mixed motionless clips into every BatchNorm batch and kept the
-encoder at 0.17 validation top-1 after 19 epochs against 0.83 without them.) One random clip per video per epoch
+encoder at 0.17 validation top-1 after 19 epochs against 0.83 without them.) Two more options, tried
+for the benchmark issue and not used by the shipped checkpoint (docs/synthetic.md has the figures):
+``--reconstruction-weight`` > 0 decodes each clip's middle frame from the last feature map of an I3D-family encoder
+(transposed convolutions, per-patch normalised pixels as the target, as masked autoencoders use) so that small
+detail stays in the map; ``--teacher NAME --teacher-checkpoint FILE`` makes the new encoder regress a frozen
+teacher's clip features (MSE to the teacher's feature standardised over its dimensions) beside its own losses, the
+way a ViT is distilled from a CNN when data are few. One random clip per video per epoch
 with a horizontal flip, AdamW with a cosine schedule.
 Resumable: the state after each epoch is kept in
 ``OUT/resume/`` and a re-run continues from it. The checkpoint is a ``save_pretrained`` folder (transformers
@@ -95,6 +101,11 @@ class PretrainConfig:
     contrastive_weight: float = 0.0  # weight of NT-Xent between two clips of each video (0: off); see the docstring
     contrastive_temperature: float = 0.2  # temperature of that NT-Xent
     encoder: str = "i3d-r50-tiny"  # any -tiny encoder (a 3D CNN learns motion from few videos far better than a ViT)
+    teacher: str = ""  # a frozen registered encoder whose clip features the new encoder regresses ("": off)
+    teacher_checkpoint: str = ""  # the teacher's weights (required with --teacher), e.g. the shipped I3D checkpoint
+    distill_weight: float = 1.0  # weight of that feature-distillation loss (with --teacher)
+    reconstruction_weight: float = 0.0  # weight of decoding each clip's middle frame from the last map (0: off)
+    reconstruction_patch: int = 8  # patch size of the normalised-pixel reconstruction target
     out: str = "checkpoints/i3d-r50-tiny-synthetic"  # the checkpoint folder (also resume state and the report)
     epochs: int = 20  # training epochs (one random clip per video each)
     batch_size: int = 32  # clips per step
@@ -127,27 +138,90 @@ def split_train_val(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-class Classifier(nn.Module):
-    """Encoder + linear head on the pooled clip feature (+ auxiliary appearance heads on the same feature)."""
+class FrameDecoder(nn.Module):
+    """Transposed convolutions from the encoder's last feature map (mean over time) up to one frame."""
 
-    def __init__(self, encoder: nn.Module, classes: int, auxiliary: tuple[int, ...] = (), projection: int = 0):
+    def __init__(self, channels: int, upscale: int):
+        super().__init__()
+        stages = int(math.log2(upscale))
+        if 2**stages != upscale:
+            raise ConfigError(f"--reconstruction-weight needs a power-of-two map-to-frame scale, got {upscale}")
+        layers, c = [], channels
+        for i in range(stages):
+            out = 3 if i == stages - 1 else max(16, 64 >> i)
+            layers.append(nn.ConvTranspose2d(c, out, 4, stride=2, padding=1))
+            if i < stages - 1:
+                layers.append(nn.ReLU())
+            c = out
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
+        """(B, D, h, w) -> (B, 3, h * upscale, w * upscale)."""
+        return self.net(feature_map)
+
+
+def patch_normalised(frames: torch.Tensor, patch: int) -> torch.Tensor:
+    """Each ``patch`` x ``patch`` patch of (B, C, H, W) frames standardised over its own pixels and channels (the
+    normalised-pixel target of masked autoencoders: it weighs a patch's structure, not its brightness). Same shape."""
+    b, c, h, w = frames.shape
+    x = frames.reshape(b, c, h // patch, patch, w // patch, patch).permute(0, 2, 4, 1, 3, 5)  # (B, h', w', C, p, p)
+    x = x.reshape(b, h // patch, w // patch, -1)  # (B, h', w', C p p)
+    x = (x - x.mean(-1, keepdim=True)) / (x.var(-1, keepdim=True) + 1e-6).sqrt()
+    x = x.reshape(b, h // patch, w // patch, c, patch, patch).permute(0, 3, 1, 4, 2, 5)  # (B, C, h', p, w', p)
+    return x.reshape(b, c, h, w)
+
+
+class Classifier(nn.Module):
+    """Encoder + linear head on the pooled clip feature (+ auxiliary appearance heads on the same feature, and the
+    optional contrastive projection, teacher-feature regressor and frame decoder)."""
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        classes: int,
+        auxiliary: tuple[int, ...] = (),
+        projection: int = 0,
+        distill: int = 0,
+        decoder: bool = False,
+    ):
         super().__init__()
         self.encoder = encoder
         d = encoder.spec.feature_dim
         self.head = nn.Linear(d, classes)
         self.aux = nn.ModuleList(nn.Linear(d, n) for n in auxiliary)
         self.proj = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, projection)) if projection else None
+        self.distill = nn.Linear(d, distill) if distill else None  # student feature -> teacher feature
+        self.decoder = None
+        if decoder:
+            if not hasattr(encoder, "feature_map"):
+                raise ConfigError(
+                    f"--reconstruction-weight needs an encoder with a spatial feature map (the I3D family), "
+                    f"not {encoder.spec.name}"
+                )
+            size = encoder.spec.input_size
+            with torch.no_grad():
+                h = encoder.feature_map(torch.zeros(1, encoder.spec.clip_length, 3, size, size)).shape[-1]
+            self.decoder = FrameDecoder(d, size // h)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         """video (B, T, C, H, W) -> logits (B, classes)."""
         return self.head(self.encoder.pool(self.encoder(video)))
 
-    def forward_all(self, video: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor | None]:
-        """Action logits and then each auxiliary head's logits; the contrastive projection (or None)."""
-        feats = self.encoder.pool(self.encoder(video))
-        return [self.head(feats)] + [head(feats) for head in self.aux], (
-            self.proj(feats) if self.proj is not None else None
-        )
+    def forward_all(self, video: torch.Tensor) -> dict:
+        """``logits``: the action logits and then each auxiliary head's; ``z`` the contrastive projection,
+        ``distill`` the teacher-feature prediction, ``frame`` the decoded frame (B, 3, H, W); each None when off."""
+        if self.decoder is not None:
+            maps = self.encoder.feature_map(video)  # (B, D, T', h, w)
+            feats = self.encoder.pool(maps.mean(dim=(3, 4)).transpose(1, 2))
+            frame = self.decoder(maps.mean(dim=2))  # time-averaged map -> (B, 3, H, W)
+        else:
+            feats, frame = self.encoder.pool(self.encoder(video)), None
+        return {
+            "logits": [self.head(feats)] + [head(feats) for head in self.aux],
+            "z": self.proj(feats) if self.proj is not None else None,
+            "distill": self.distill(feats) if self.distill is not None else None,
+            "frame": frame,
+        }
 
 
 @torch.no_grad()
@@ -195,6 +269,39 @@ def appearance_labels(root: Path, records) -> tuple[np.ndarray | None, tuple[int
 # --------------------------------------------------------------------------------------------- training
 
 
+def load_teacher(cfg: PretrainConfig, spec) -> nn.Module | None:
+    """The frozen teacher of ``--teacher`` (None when off), checked to read the same clips as the student."""
+    if not cfg.teacher:
+        if cfg.teacher_checkpoint:
+            raise ConfigError("--teacher-checkpoint needs --teacher (the registered name of the teacher encoder)")
+        return None
+    if not cfg.teacher_checkpoint:
+        raise ConfigError(
+            f"--teacher {cfg.teacher} needs --teacher-checkpoint: a random teacher has nothing to teach "
+            "(e.g. checkpoints/i3d-r50-tiny-synthetic/model.safetensors)"
+        )
+    if cfg.distill_weight <= 0:
+        raise ConfigError(f"--distill-weight must be > 0 with --teacher, got {cfg.distill_weight}")
+    teacher = create_encoder(cfg.teacher, checkpoint=cfg.teacher_checkpoint)
+    fields = ("clip_length", "frame_stride", "input_size", "resize_short")
+    differ = [f for f in fields if getattr(teacher.spec, f) != getattr(spec, f)]
+    if differ:
+        raise ConfigError(
+            f"--teacher {cfg.teacher} reads other clips than --encoder {cfg.encoder} ("
+            + ", ".join(f"{f} {getattr(teacher.spec, f)} vs {getattr(spec, f)}" for f in differ)
+            + "): pick a teacher with the same clip geometry"
+        )
+    return teacher.eval().requires_grad_(False)
+
+
+def distill_loss(prediction: torch.Tensor, teacher_feats: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between the student's prediction and the teacher's clip features, each feature vector
+    standardised over its dimensions first (a layer norm without parameters, as data2vec normalises its targets),
+    so the loss does not depend on the teacher's feature scale."""
+    target = nn.functional.layer_norm(teacher_feats, teacher_feats.shape[-1:])
+    return nn.functional.mse_loss(prediction, target)
+
+
 def _set_trainable(encoder: nn.Module) -> None:
     encoder.requires_grad_(True)
     nn.Module.train(encoder, True)  # frozen encoders ignore .train(); bypass it while pretraining
@@ -227,6 +334,13 @@ def train(cfg: PretrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
     encoder = create_encoder(cfg.encoder)
     spec = encoder.spec
+    if cfg.contrastive_weight < 0 or cfg.contrastive_temperature <= 0:
+        raise ConfigError("--contrastive-weight must be >= 0 and --contrastive-temperature > 0")
+    if cfg.reconstruction_weight < 0 or cfg.reconstruction_patch <= 0 or spec.input_size % cfg.reconstruction_patch:
+        raise ConfigError(
+            f"--reconstruction-weight must be >= 0 and --reconstruction-patch divide the input size {spec.input_size}, "
+            f"got {cfg.reconstruction_weight} and {cfg.reconstruction_patch}"
+        )
     test_recs = [r for r in evaluation.records if r.split == "test"]
     if suite == "pretrain":  # its own validation subjects choose the epoch
         train_recs = [r for r in ds.records if r.split in ("train", "val")]
@@ -239,9 +353,15 @@ def train(cfg: PretrainConfig) -> dict:
     test_clips, test_labels = decode_clips(test_recs, spec, cfg.progress)
     aux_labels, aux_sizes = appearance_labels(root, train_recs) if cfg.appearance_weight > 0 else (None, ())
 
-    if cfg.contrastive_weight < 0 or cfg.contrastive_temperature <= 0:
-        raise ConfigError("--contrastive-weight must be >= 0 and --contrastive-temperature > 0")
-    model = Classifier(encoder, len(ds.classes), aux_sizes, 128 if cfg.contrastive_weight > 0 else 0)
+    teacher = load_teacher(cfg, spec)
+    model = Classifier(
+        encoder,
+        len(ds.classes),
+        aux_sizes,
+        128 if cfg.contrastive_weight > 0 else 0,
+        teacher.spec.feature_dim if teacher is not None else 0,
+        decoder=cfg.reconstruction_weight > 0,
+    )
     _set_trainable(model.encoder)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(fit_idx) / cfg.batch_size)
@@ -281,15 +401,25 @@ def train(cfg: PretrainConfig) -> dict:
             batch[flip] = batch[flip][:, :, :, ::-1]  # horizontal flip of the whole clip
             if cfg.contrastive_weight > 0:
                 batch = np.concatenate([batch, second_views(train_clips, videos, first, rng)])
-            x = to_model_input(torch.from_numpy(np.ascontiguousarray(batch)), spec)
-            logits, z = model.forward_all(x)
+            frames = torch.from_numpy(np.ascontiguousarray(batch))
+            x = to_model_input(frames, spec)
+            pred = model.forward_all(x)
+            logits, z, guess = pred["logits"], pred["z"], pred["distill"]
             n = len(videos)
+            if teacher is not None:
+                with torch.no_grad():  # the teacher sees the same (flipped) clips
+                    taught = teacher.pool(teacher(to_model_input(frames, teacher.spec)))
             loss = nn.functional.cross_entropy(logits[0][:n], torch.from_numpy(train_labels[videos]))
             for j, aux in enumerate(logits[1:]):
                 target = torch.from_numpy(aux_labels[videos, j])
                 loss = loss + cfg.appearance_weight * nn.functional.cross_entropy(aux[:n], target)
             if z is not None and n >= 2:
                 loss = loss + cfg.contrastive_weight * nt_xent(z[:n], z[n:], cfg.contrastive_temperature)
+            if guess is not None:
+                loss = loss + cfg.distill_weight * distill_loss(guess, taught)
+            if pred["frame"] is not None:  # the middle frame of each clip, as the encoder saw it
+                target = patch_normalised(x[:, x.shape[1] // 2], cfg.reconstruction_patch)
+                loss = loss + cfg.reconstruction_weight * nn.functional.mse_loss(pred["frame"], target)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch + 1}; lower --lr")
             opt.zero_grad(set_to_none=True)
@@ -335,6 +465,10 @@ def train(cfg: PretrainConfig) -> dict:
         "suite": suite,
         "appearance_heads": list(APPEARANCE) if aux_sizes else [],
         "contrastive": cfg.contrastive_weight > 0,
+        "reconstruction": cfg.reconstruction_weight > 0,
+        "teacher": {"name": cfg.teacher, "weights_sha256": teacher.spec.weights_sha256}
+        if teacher is not None
+        else None,
         "train_videos": len(fit_idx),
         "val_videos": len(val_idx),
         "test_videos": len(test_recs),
