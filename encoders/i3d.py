@@ -243,7 +243,12 @@ class I3DEncoder(FrozenEncoder):
         Returns:
             (B, T', D) spatial means of the last feature map, T' = T / 8.
         """
-        return self.feature_map(video).mean(dim=(3, 4)).transpose(1, 2)  # (B, T', D)
+        return self.tokens(self.feature_map(video))
+
+    @staticmethod
+    def tokens(feature_map: torch.Tensor) -> torch.Tensor:
+        """(B, D, T', H', W') last feature map -> (B, T', D) temporal tokens (its spatial means)."""
+        return feature_map.mean(dim=(3, 4)).transpose(1, 2)
 
     def feature_map(self, video: torch.Tensor) -> torch.Tensor:
         """The last feature map itself, before the spatial mean (for pretraining objectives that need where).

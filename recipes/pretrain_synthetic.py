@@ -193,7 +193,7 @@ class Classifier(nn.Module):
         self.distill = nn.Linear(d, distill) if distill else None  # student feature -> teacher feature
         self.decoder = None
         if decoder:
-            if not hasattr(encoder, "feature_map"):
+            if not (hasattr(encoder, "feature_map") and hasattr(encoder, "tokens")):
                 raise ConfigError(
                     f"--reconstruction-weight needs an encoder with a spatial feature map (the I3D family), "
                     f"not {encoder.spec.name}"
@@ -212,7 +212,7 @@ class Classifier(nn.Module):
         ``distill`` the teacher-feature prediction, ``frame`` the decoded frame (B, 3, H, W); each None when off."""
         if self.decoder is not None:
             maps = self.encoder.feature_map(video)  # (B, D, T', h, w)
-            feats = self.encoder.pool(maps.mean(dim=(3, 4)).transpose(1, 2))
+            feats = self.encoder.pool(self.encoder.tokens(maps))
             frame = self.decoder(maps.mean(dim=2))  # time-averaged map -> (B, 3, H, W)
         else:
             feats, frame = self.encoder.pool(self.encoder(video)), None
@@ -341,6 +341,7 @@ def train(cfg: PretrainConfig) -> dict:
             f"--reconstruction-weight must be >= 0 and --reconstruction-patch divide the input size {spec.input_size}, "
             f"got {cfg.reconstruction_weight} and {cfg.reconstruction_patch}"
         )
+    teacher = load_teacher(cfg, spec)  # before decoding: a bad --teacher fails at once
     test_recs = [r for r in evaluation.records if r.split == "test"]
     if suite == "pretrain":  # its own validation subjects choose the epoch
         train_recs = [r for r in ds.records if r.split in ("train", "val")]
@@ -353,7 +354,6 @@ def train(cfg: PretrainConfig) -> dict:
     test_clips, test_labels = decode_clips(test_recs, spec, cfg.progress)
     aux_labels, aux_sizes = appearance_labels(root, train_recs) if cfg.appearance_weight > 0 else (None, ())
 
-    teacher = load_teacher(cfg, spec)
     model = Classifier(
         encoder,
         len(ds.classes),
