@@ -482,6 +482,27 @@ def _center_crop(arr: np.ndarray, size: int) -> np.ndarray:
     return arr[top : top + size, left : left + size]
 
 
+_REFORMATTERS = threading.local()
+_INHERITED: list = []  # reformatters a forked process inherited (their slice threads stayed in the parent)
+
+
+def _reformat(frame, **kwargs):
+    """``frame.reformat(**kwargs)`` with a swscale context owned by this thread of this process.
+
+    PyAV keeps one reformatter per thread, and from PyAV 18 its context scales with slice threads: a DataLoader
+    worker forked from a process that had converted a frame inherits that context without its threads, and the
+    next conversion (or freeing it) waits for them forever. An inherited context is kept, never used or freed.
+    """
+    from av.video.reformatter import VideoReformatter
+
+    owner = getattr(_REFORMATTERS, "owner", None)
+    if owner is None or owner[0] != os.getpid():
+        if owner is not None:
+            _INHERITED.append(owner[1])
+        owner = _REFORMATTERS.owner = (os.getpid(), VideoReformatter())
+    return owner[1].reformat(frame, **kwargs)
+
+
 def transform_frame(frame, spec: EncoderSpec) -> np.ndarray:
     """Validation transform of one frame: short side to ``spec.resize_short``, centre crop ``spec.input_size``.
 
@@ -498,7 +519,7 @@ def transform_frame(frame, spec: EncoderSpec) -> np.ndarray:
             raise ValueError(f"frame must be an RGB uint8 array (H, W, 3), got {frame.dtype} {frame.shape}")
         frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
     w, h = resized_size(frame.width, frame.height, spec.resize_short)
-    arr = frame.reformat(width=w, height=h, format="rgb24", interpolation="BILINEAR").to_ndarray()
+    arr = _reformat(frame, width=w, height=h, format="rgb24", interpolation="BILINEAR").to_ndarray()
     return np.ascontiguousarray(_center_crop(arr, spec.input_size))
 
 
@@ -539,7 +560,7 @@ def iter_clip_frames(
         try:
             for frame in container.decode(stream):
                 if n in wanted:
-                    yield "frame", n, frame.to_ndarray(format="rgb24")
+                    yield "frame", n, _reformat(frame, format="rgb24").to_ndarray()
                 if n % stride == 0 and (n % span) // stride < length:
                     last = transform_frame(frame, spec)
                     buffer.append(last)
@@ -618,8 +639,12 @@ def augment_static_frame(frame: np.ndarray, spec: EncoderSpec, rng: np.random.Ge
     top, left, h, w = random_resized_crop_box(frame.shape[0], frame.shape[1], rng)
     crop = np.ascontiguousarray(frame[top : top + h, left : left + w])
     size = spec.input_size
-    out = av.VideoFrame.from_ndarray(crop, format="rgb24").reformat(
-        width=size, height=size, format="rgb24", interpolation="BILINEAR"
+    out = _reformat(
+        av.VideoFrame.from_ndarray(crop, format="rgb24"),
+        width=size,
+        height=size,
+        format="rgb24",
+        interpolation="BILINEAR",
     )
     arr = out.to_ndarray()
     if rng.random() < 0.5:

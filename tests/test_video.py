@@ -226,3 +226,27 @@ def test_clip_transform_matches_stream_path(tmp_path):
     assert torch.allclose(live, to_model_input(torch.from_numpy(decoded)[None], SPEC)[0])
     with pytest.raises(ValueError, match="T=16"):
         ClipTransform(SPEC)(raw[:8])
+
+
+def _decode_all(path, spec, done):
+    done.put(len(events(path, spec, wanted=(0, 3))))
+
+
+def test_decoding_in_a_forked_worker_after_the_parent_decoded(tmp_path):
+    # a DataLoader worker is forked from a process that had already converted frames: PyAV >= 18 scales with slice
+    # threads in a per-thread context, which the child inherits without its threads (each conversion then hung)
+    import multiprocessing
+
+    path = make_videos(tmp_path, [20])[0]
+    spec = EncoderSpec("t", "t", 16, 16, 1, 224, 256, IMAGENET_MEAN, IMAGENET_STD, 8)  # frames upscaled
+    expected = len(events(path, spec, wanted=(0, 3)))
+    ctx = multiprocessing.get_context("fork")
+    done = ctx.Queue()
+    child = ctx.Process(target=_decode_all, args=(path, spec, done))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        pytest.fail("decoding in a forked child hung")
+    assert child.exitcode == 0 and done.get(timeout=5) == expected

@@ -85,6 +85,7 @@ def run_ad(
                     "best_step": step,
                 }
             )
+
     def rank(i: int) -> tuple[float, int]:  # best validation, the first on a tie; a NaN validation ranks last
         return (runs[i]["val"] if np.isfinite(runs[i]["val"]) else -np.inf, -i)
 
