@@ -3,6 +3,7 @@ attributes by construction, and actions that only motion reveals (single frames 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -73,10 +74,23 @@ V1_META_SHA256 = {
 }
 
 
+# and its privacy images (every .jpg in path order), written before benchmark 2's closer camera (vispr suite v2)
+V1_IMAGES_SHA256 = "2452c803801702230ae3103e1f572087dfea5453dd9989ec6be3724a0b01878e"
+
+
+def _images_sha(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.jpg")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def test_benchmark_1_is_unchanged_and_benchmark_2_differs(builds):
     for rel, sha in V1_META_SHA256.items():
         assert _sha(builds["v1"] / rel) == sha, rel
         assert _sha(builds["a"] / rel) != sha, rel
+    assert _images_sha(builds["v1"] / "vispr") == V1_IMAGES_SHA256
+    assert _images_sha(builds["a"] / "vispr") != V1_IMAGES_SHA256
     rel = "ucf101/UCF-101/Walk/v_Walk_g01_c01.avi"
     assert not np.array_equal(_decode(builds["a"] / rel), _decode(builds["v1"] / rel))
     assert not (builds["a"] / "pretrain").exists() or (builds["a"] / "pretrain" / "synthetic_meta.json").is_file()
@@ -126,6 +140,44 @@ def test_faces_are_larger_in_benchmark_2():
     dark = [(render_item(it, (112, 112), 25.0)[0].max(-1) < 45).sum() for it in (item, styled)]
     assert dark[1] > 1.5 * dark[0], dark
     assert dataclasses.replace(styled, style=1) == item
+
+
+def test_benchmark_2_privacy_images_are_closer_and_masks_bright():
+    """vispr suite v2: the camera is closer (the subject larger than in a video frame, the head in view), except
+    for two people holding hands or a group, who all stay in view; masks and caps are brightly coloured."""
+    import colorsys
+
+    from latentanon.datasets.synthetic.render import standing_height
+    from latentanon.datasets.synthetic.suites import item_scene, plan_suite
+    from latentanon.datasets.synthetic.world import PERSONAL, SOCIAL, STYLES, sample_look
+
+    size, style = 112, STYLES[2]
+    cfg = resolve(Config(preset="small", suites=("vispr",)))
+    zooms = {False: [], True: []}
+    for item in plan_suite(cfg, "vispr").items:
+        scene = item_scene(item, (size, size), 25.0)
+        m, (y0, x0) = scene.margin, scene.offset
+        wide = bool(item.labels[PERSONAL] or item.labels[SOCIAL])
+        zooms[wide].append((scene.background.shape[0] - 2 * m) / size)
+        subject = scene.actors[0]
+        in_view = [0 <= a.x - m - x0 <= size for a in scene.actors]
+        assert in_view[0], item.key
+        if wide:
+            assert sum(in_view) >= (3 if item.labels[SOCIAL] else 2), item.key
+        else:
+            head_top = subject.floor - subject.height * standing_height(style) - m - y0
+            lowest = y0 == scene.background.shape[0] - 2 * m - size  # the frame at the scene's bottom
+            assert 0 <= head_top and (head_top <= 0.06 * size or lowest), (item.key, head_top)
+    for wide, (low, high) in zip((False, True), style.image_zoom):
+        assert low - 0.02 <= min(zooms[wide]) and max(zooms[wide]) <= high + 0.02
+    assert np.mean(zooms[False]) > 1.25 and np.mean(zooms[True]) < 1.2
+    rng = np.random.default_rng(0)
+    who = sample_identity(rng, "x", False, False)
+    for cover, low in ((style.cover_color, 0.0), (style.image_cover, 0.75)):
+        photo = dataclasses.replace(style, cover_color=cover)
+        looks = [sample_look(rng, who, True, True, False, photo) for _ in range(200)]
+        hsv = np.array([colorsys.rgb_to_hsv(*(c / 255 for c in look.cover_color)) for look in looks])
+        assert hsv[:, 1].min() >= low - 1e-6 and (hsv[:, 1].min() < 0.3) == (low == 0.0)
 
 
 def test_benchmark_2_anomalies_last_longer_and_move_more():

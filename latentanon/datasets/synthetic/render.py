@@ -27,6 +27,13 @@ HEAD_R = 0.105
 ARM_R, LEG_R, HAND_R, FOOT_R = 0.034, 0.044, 0.042, 0.036
 TORSO_DEPTH = 0.075  # half-depth of the chest seen in profile
 
+
+def standing_height(style) -> float:
+    """Feet to head top of a person standing straight, in units of the actor's height (its head drawn larger in a
+    :class:`~latentanon.datasets.synthetic.world.Style` with ``head_scale`` > 1)."""
+    return THIGH + SHIN + TORSO + NECK + 2 * HEAD_R * style.head_scale
+
+
 # ----------------------------------------------------------------------------------------------- primitives
 
 
@@ -337,6 +344,7 @@ def render_scene(scene: Scene, frames: range | None = None) -> np.ndarray:
         for k in scene.draw_order:
             draw_actor(canvas, scene.actors[k], joints[k], holds.get(k))
         dx, dy = (int(v) for v in scene.jitter[t])
+        dy, dx = dy + scene.offset[0], dx + scene.offset[1]
         if scene.pan is not None:
             dx += int(scene.pan[t])
         view = canvas[m + dy : m + dy + h, m + dx : m + dx + w]

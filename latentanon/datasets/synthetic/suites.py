@@ -35,7 +35,7 @@ from latentanon.datasets.synthetic.events import (
     untrimmed_pose,
     wander,
 )
-from latentanon.datasets.synthetic.render import render_scene
+from latentanon.datasets.synthetic.render import render_scene, standing_height
 from latentanon.datasets.synthetic.world import (
     ATTRIBUTES,
     CLASSES,
@@ -47,6 +47,7 @@ from latentanon.datasets.synthetic.world import (
     SOCIAL,
     STYLES,
     Identity,
+    Scene,
     Style,
     action_pose,
     compose_scene,
@@ -748,23 +749,43 @@ PLANNERS = {
 
 def render_item(item: Item, size: tuple[int, int], fps: float) -> np.ndarray:
     """Render one item: uint8 frames (T, H, W, 3), T = ``item.num_frames``."""
+    return render_scene(item_scene(item, size, fps))
+
+
+def item_scene(item: Item, size: tuple[int, int], fps: float) -> Scene:
+    """The scene of one item (background, actors and camera of its ``item.num_frames`` frames) at frame ``size``."""
     rng = np.random.default_rng(list(item.seed))
     num = item.num_frames
     height, width = size
     look = STYLES[item.style]
     hz = look.level_hz
     if item.kind in ("clip", "image"):
+        zoom = look.image_zoom if item.kind == "image" else None
+        if item.kind == "image" and look.image_cover is not None:
+            look = dataclasses.replace(look, cover_color=look.image_cover)
+        wide = bool(item.labels[SOCIAL] or item.labels[PERSONAL])  # everyone in view
+        z = 1.0 if zoom is None else float(rng.uniform(*zoom[int(wide)]))
+        composed = (int(round(height * z)), int(round(width * z)))
         scene = compose_scene(
             rng,
             item.labels,
             item.who,
             num,
-            size,
+            composed,
             fps,
             lambda r, k: action_pose(r, item.action, num, fps, hz),
             style=look,
             appearance=item.appearance,
         )
+        if zoom is not None:  # a closer camera: cut the frame around the subject's head and upper body
+            m, subject = scene.margin, scene.actors[0]
+            top = subject.floor - subject.height * standing_height(look) - m - 0.05 * height  # head top 0.05 H below
+            if top < 0 and not wide:  # the head would be above the scene: the subject stands closer, lower in view
+                for actor in scene.actors:
+                    actor.floor -= top
+            y0 = int(np.clip(round(top), 0, composed[0] - height))
+            x0 = int(np.clip(round(subject.x - m - width / 2), 0, composed[1] - width))
+            scene = dataclasses.replace(scene, size=size, offset=(y0, x0))
         if item.view is not None:
             for actor in scene.actors:
                 actor.view = item.view + float(rng.uniform(-8, 8))
@@ -822,4 +843,4 @@ def render_item(item: Item, size: tuple[int, int], fps: float) -> np.ndarray:
         )
     else:
         raise ValueError(f"unknown item kind {item.kind!r}")
-    return render_scene(scene)
+    return scene

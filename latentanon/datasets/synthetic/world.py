@@ -79,6 +79,13 @@ class Style:
         sprint: a runner's speed in frame widths per second and stride frequency range (Hz).
         anomaly_group_scale: standing height range of the actors of a group (3+) in anomaly scenes, or None for
             ``actor_scale``'s (a smaller group's fall or sprint was invisible to a frozen encoder's pooled feature).
+        image_zoom: a closer camera for privacy images, or None (the framing of video clips): zoom ranges for images
+            of one subject (alone or beside someone), and of two people holding hands or a group (everyone stays in
+            view); the scene is composed at the zoomed size and the frame cut around the subject's head and upper
+            body, as in people-centric photos, where faces are larger (a head of 6-8 px left face marks unreadable).
+        cover_color: saturation and value ranges of the colour of a face mask or cap.
+        image_cover: ``cover_color`` of privacy images, or None for the same: bright surgical masks and caps (a dull
+            cap took the hair's colour and a grey mask the skin's shade, and a10_face_partial leaked at base + 0.10).
     """
 
     level_hz: tuple[tuple[float, float], ...]
@@ -89,6 +96,9 @@ class Style:
     thrash: tuple[tuple[float, float], float, float] = ((2.0, 3.5), 1.0, 0.0)
     sprint: tuple[tuple[float, float], tuple[float, float]] = ((1.0, 1.6), (3.5, 4.5))
     anomaly_group_scale: tuple[float, float] | None = None
+    image_zoom: tuple[tuple[float, float], tuple[float, float]] | None = None
+    cover_color: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.9), (0.2, 1.0))
+    image_cover: tuple[tuple[float, float], tuple[float, float]] | None = None
 
 
 # benchmark 1: the original layout; 2: motion levels further apart (a 16-frame clip at 25 fps holds about one
@@ -106,6 +116,8 @@ STYLES = {
         thrash=((4.5, 6.0), 1.4, 0.45),
         sprint=((2.0, 2.8), (5.0, 6.0)),
         anomaly_group_scale=(0.6, 0.76),
+        image_zoom=((1.0, 1.8), (1.0, 1.3)),
+        image_cover=((0.75, 1.0), (0.7, 1.0)),
     ),
 }
 
@@ -218,7 +230,7 @@ def sample_look(
         pants=_color(rng, sat=(0.2, 0.8), val=(0.15, 0.7)),
         skirt=_color(rng),
         shoes=_color(rng, sat=(0.0, 0.4), val=(0.05, 0.35)),
-        cover_color=_color(rng, sat=(0.0, 0.9), val=(0.2, 1.0)),
+        cover_color=_color(rng, sat=style.cover_color[0], val=style.cover_color[1]),
         coat_color=_color(rng, sat=(0.1, 0.6), val=(0.2, 0.6)),
         bag_color=_color(rng, sat=(0.3, 0.9), val=(0.2, 0.8)),
         female=who.female,
@@ -318,6 +330,7 @@ class Scene:
     hold_off: np.ndarray | None = None  # (T,) bool: frames where the held hands are released
     draw_order: list[int] = field(default_factory=list)
     pan: np.ndarray | None = None  # (T,) int horizontal camera pan in pixels (a background wider than the frame)
+    offset: tuple[int, int] = (0, 0)  # (y, x) of the frame inside a background composed larger (a closer camera)
 
     @property
     def num_frames(self) -> int:
