@@ -491,7 +491,8 @@ def _reformat(frame, **kwargs):
 
     PyAV keeps one reformatter per thread, and from PyAV 18 its context scales with slice threads: a DataLoader
     worker forked from a process that had converted a frame inherits that context without its threads, and the
-    next conversion (or freeing it) waits for them forever. An inherited context is kept, never used or freed.
+    next conversion (or freeing it) waits for them forever. An inherited context is set aside unused (a DataLoader
+    worker ends with ``os._exit``, so it is never freed either).
     """
     from av.video.reformatter import VideoReformatter
 

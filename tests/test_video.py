@@ -237,6 +237,8 @@ def test_decoding_in_a_forked_worker_after_the_parent_decoded(tmp_path):
     # threads in a per-thread context, which the child inherits without its threads (each conversion then hung)
     import multiprocessing
 
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork start method on this platform")
     path = make_videos(tmp_path, [20])[0]
     spec = EncoderSpec("t", "t", 16, 16, 1, 224, 256, IMAGENET_MEAN, IMAGENET_STD, 8)  # frames upscaled
     expected = len(events(path, spec, wanted=(0, 3)))

@@ -161,8 +161,9 @@ PRESETS: dict[str, dict] = {
 # benchmark 2 changes these sizes of the presets: untrimmed segments of 4 s (2.8 clips of 16 frames at 25 fps were
 # too short to localise at tIoU 0.5-0.7 with clip-level features), more untrimmed videos, and 2.5x the anomaly
 # videos (with 45+45 training videos MGFN's frame AUC ranged 0.43-0.85 over seeds: it overfits within 50 steps),
-# and 4x the privacy images (with 120 training images per class the rare attributes' AP moved by 0.05 with the
-# attacker's seed and semi-nudity stayed at base + 0.07; about 10k training images, as real VISPR-1)
+# and 4x the privacy training and test images, 7000 in all (with 120 training images per class the rare attributes'
+# AP moved by 0.05 with the attacker's seed and semi-nudity stayed at base + 0.08; real VISPR-1 has about 10k
+# training images)
 V2_SIZES: dict[str, dict] = {
     "small": {"thumos_segment_s": 2.0, "thumos_gap_s": 1.0},
     "default": {

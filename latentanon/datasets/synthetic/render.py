@@ -28,12 +28,6 @@ ARM_R, LEG_R, HAND_R, FOOT_R = 0.034, 0.044, 0.042, 0.036
 TORSO_DEPTH = 0.075  # half-depth of the chest seen in profile
 
 
-def standing_height(style) -> float:
-    """Feet to head top of a person standing straight, in units of the actor's height (its head drawn larger in a
-    :class:`~latentanon.datasets.synthetic.world.Style` with ``head_scale`` > 1)."""
-    return THIGH + SHIN + TORSO + NECK + 2 * HEAD_R * style.head_scale
-
-
 # ----------------------------------------------------------------------------------------------- primitives
 
 
@@ -129,6 +123,12 @@ JOINTS = (
     "l_shoulder", "l_elbow", "l_hand", "l_hip", "l_knee", "l_foot",
     "r_shoulder", "r_elbow", "r_hand", "r_hip", "r_knee", "r_foot",
 )  # fmt: skip
+
+
+def head_top(actor: Actor) -> np.ndarray:
+    """(T,) canvas y of the top of ``actor``'s head in every frame, a cap or hair included (1.15 head radii)."""
+    joints, info = skeleton(actor)
+    return joints[:, JOINTS.index("head"), 1] - 1.15 * HEAD_R * actor.look.head_scale * info[:, 0]
 
 
 def skeleton(actor: Actor) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,7 @@ from latentanon.datasets.synthetic.events import (
     untrimmed_pose,
     wander,
 )
-from latentanon.datasets.synthetic.render import render_scene, standing_height
+from latentanon.datasets.synthetic.render import head_top, render_scene
 from latentanon.datasets.synthetic.world import (
     ATTRIBUTES,
     CLASSES,
@@ -778,13 +778,14 @@ def item_scene(item: Item, size: tuple[int, int], fps: float) -> Scene:
             appearance=item.appearance,
         )
         if zoom is not None:  # a closer camera: cut the frame around the subject's head and upper body
-            m, subject = scene.margin, scene.actors[0]
-            top = subject.floor - subject.height * standing_height(look) - m - 0.05 * height  # head top 0.05 H below
+            m, people = scene.margin, scene.actors if wide else scene.actors[:1]
+            top = min(float(head_top(a)[0]) for a in people) - m - 0.05 * height  # the highest head 0.05 H below
             if top < 0 and not wide:  # the head would be above the scene: the subject stands closer, lower in view
                 for actor in scene.actors:
                     actor.floor -= top
+            centre = (min(a.x for a in people) + max(a.x for a in people)) / 2 - m  # the subject, or the group's
             y0 = int(np.clip(round(top), 0, composed[0] - height))
-            x0 = int(np.clip(round(subject.x - m - width / 2), 0, composed[1] - width))
+            x0 = int(np.clip(round(centre - width / 2), 0, composed[1] - width))
             scene = dataclasses.replace(scene, size=size, offset=(y0, x0))
         if item.view is not None:
             for actor in scene.actors:

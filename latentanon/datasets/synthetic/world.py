@@ -85,7 +85,7 @@ class Style:
             body, as in people-centric photos, where faces are larger (a head of 6-8 px left face marks unreadable).
         cover_color: saturation and value ranges of the colour of a face mask or cap.
         image_cover: ``cover_color`` of privacy images, or None for the same: bright surgical masks and caps (a dull
-            cap took the hair's colour and a grey mask the skin's shade, and a10_face_partial leaked at base + 0.10).
+            cap took the hair's colour and a grey mask the skin's shade, and a10_face_partial leaked at base + 0.11).
     """
 
     level_hz: tuple[tuple[float, float], ...]
@@ -317,10 +317,10 @@ class Actor:
 class Scene:
     """A static background, actors and camera parameters for T frames."""
 
-    background: np.ndarray  # (H + 2 margin, W + 2 margin (+ pan range), 3) float32
+    background: np.ndarray  # (H + 2 margin, W + 2 margin (+ pan range), 3) float32; larger with an ``offset``
     size: tuple[int, int]  # (H, W) of the rendered frames
     margin: int
-    floor: float  # y of the floor line, pixels (frame coordinates)
+    floor: float  # y of the floor line, pixels (coordinates of the background without its margin)
     actors: list[Actor]
     holds: list[tuple[int, int]]  # pairs of actors holding hands
     jitter: np.ndarray  # (T, 2) int camera shift in pixels, within +-margin
