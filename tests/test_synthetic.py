@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from latentanon.config import ConfigError, parse_cli
 from latentanon.datasets.synthetic import ATTRIBUTES, CLASSES, PRESETS, ROOTS, SUITES, generate
 from latentanon.datasets.synthetic.build import Config, resolve
-from latentanon.datasets.synthetic.suites import PLANNERS, Item, render_item
+from latentanon.datasets.synthetic.suites import PLANNERS, Item, item_scene, plan_suite, render_item
 from latentanon.datasets.synthetic.world import ACTION_CODES, AMPLITUDE, DOF, action_pose, sample_identity
 
 ANNOTATION_SUFFIXES = (".txt", ".json", ".csv", ".npy")
@@ -80,8 +80,6 @@ V1_IMAGES_SHA256 = "dd75253ca04d7c435f7358b0d9b0fcebf3efdbbab55b29b7f5c0caac41e4
 
 
 def _images_sha(benchmark: int) -> str:
-    from latentanon.datasets.synthetic.suites import plan_suite
-
     cfg = resolve(Config(preset="tiny", benchmark=benchmark))
     digest = hashlib.sha256()
     for item in plan_suite(cfg, "vispr").items:
@@ -133,10 +131,6 @@ def test_benchmark_2_has_the_unequal_base_rates_in_every_split():
 def test_faces_are_larger_in_benchmark_2():
     cfg = resolve(Config(preset="default", suites=("vispr",)))
     item = next(it for it in PLANNERS["vispr"](cfg).items if it.labels[2] == 1 and it.labels[3] == 0)
-    import dataclasses
-
-    from latentanon.datasets.synthetic.suites import plan_suite
-
     styled = next(it for it in plan_suite(cfg, "vispr").items if it.key == item.key)
     assert styled.style == 2 and item.style == 1
     # the same person and scene drawn in both styles, framed as a video frame (an image of benchmark 2 is also closer,
@@ -153,7 +147,6 @@ def test_benchmark_2_privacy_images_are_closer_and_masks_bright():
     import colorsys
 
     from latentanon.datasets.synthetic.render import head_top
-    from latentanon.datasets.synthetic.suites import item_scene, plan_suite
     from latentanon.datasets.synthetic.world import PARTIAL, PERSONAL, SOCIAL, STYLES
 
     size, style = 112, STYLES[2]
@@ -163,15 +156,16 @@ def test_benchmark_2_privacy_images_are_closer_and_masks_bright():
     for item in plan_suite(cfg, "vispr").items:
         scene = item_scene(item, (size, size), 25.0)
         m, (y0, x0) = scene.margin, scene.offset
+        composed = scene.background.shape[0] - 2 * m
         wide = bool(item.labels[PERSONAL] or item.labels[SOCIAL])
-        zooms[wide].append((scene.background.shape[0] - 2 * m) / size)
+        zooms[wide].append(composed / size)
         in_view = [0 <= a.x - m - x0 <= size for a in scene.actors]
         if wide:
             assert all(in_view), item.key
         else:
             assert in_view[0], item.key
             top = float(head_top(scene.actors[0])[0]) - m - y0
-            lowest = y0 == scene.background.shape[0] - 2 * m - size  # the frame at the scene's bottom
+            lowest = y0 == composed - size  # the frame at the scene's bottom
             assert 0 <= top and (top <= 0.06 * size or lowest), (item.key, top)
         if item.labels[PARTIAL]:
             covers["image"].append(scene.actors[0].look.cover_color)
@@ -189,10 +183,6 @@ def test_benchmark_2_privacy_images_are_closer_and_masks_bright():
 
 def test_benchmark_2_anomalies_last_longer_and_move_more():
     """Anomaly suite v4: benchmark 2's events last 5-8 s and a fallen person or a runner moves more than in 1."""
-    import dataclasses
-
-    from latentanon.datasets.synthetic.suites import plan_suite
-
     fps = 25.0
     lengths = {}
     for benchmark in (1, 2):

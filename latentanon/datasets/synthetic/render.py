@@ -27,7 +27,6 @@ HEAD_R = 0.105
 ARM_R, LEG_R, HAND_R, FOOT_R = 0.034, 0.044, 0.042, 0.036
 TORSO_DEPTH = 0.075  # half-depth of the chest seen in profile
 
-
 # ----------------------------------------------------------------------------------------------- primitives
 
 

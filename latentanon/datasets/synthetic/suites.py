@@ -760,12 +760,15 @@ def item_scene(item: Item, size: tuple[int, int], fps: float) -> Scene:
     look = STYLES[item.style]
     hz = look.level_hz
     if item.kind in ("clip", "image"):
-        zoom = look.image_zoom if item.kind == "image" else None
-        if item.kind == "image" and look.image_cover is not None:
-            look = dataclasses.replace(look, cover_color=look.image_cover)
-        wide = bool(item.labels[SOCIAL] or item.labels[PERSONAL])  # everyone in view
-        z = 1.0 if zoom is None else float(rng.uniform(*zoom[int(wide)]))
-        composed = (int(round(height * z)), int(round(width * z)))
+        zoom, wide, composed = None, False, size
+        if item.kind == "image":
+            zoom = look.image_zoom
+            if look.image_cover is not None:
+                look = dataclasses.replace(look, cover_color=look.image_cover)
+        if zoom is not None:
+            wide = bool(item.labels[SOCIAL] or item.labels[PERSONAL])  # everyone in view
+            z = float(rng.uniform(*zoom[int(wide)]))
+            composed = (int(round(height * z)), int(round(width * z)))
         scene = compose_scene(
             rng,
             item.labels,
