@@ -164,14 +164,22 @@ def run(cfg: ExperimentConfig) -> dict:
     bench = out / f"synthetic-{cfg.preset}"
     _step(1, f"synthetic benchmark v2 ({cfg.preset} preset) in {bench}")
     sizes = DEMO_SIZES if cfg.preset == "demo" else {}
-    generate(
-        bench,
-        preset="default" if cfg.preset == "demo" else cfg.preset,
-        seed=cfg.seed,
-        suites=["action", "vispr", "thumos14", "anomaly"],
-        workers=cfg.num_workers,
-        **sizes,
-    )
+    try:
+        generate(
+            bench,
+            preset="default" if cfg.preset == "demo" else cfg.preset,
+            seed=cfg.seed,
+            suites=["action", "vispr", "thumos14", "anomaly"],
+            workers=cfg.num_workers,
+            **sizes,
+        )
+    except FileExistsError as e:
+        # Rebuilding in place is not offered: the stores, adapters and reports in --out were made from the old
+        # build and are reused by video key and run folder, so they would silently mix two benchmarks.
+        raise ConfigError(
+            f"{bench} holds a benchmark of another seed, preset or version; the stores, adapters and reports in {out} "
+            f"were made from it, so this run does not rebuild over them: choose a new --out, or delete {out}"
+        ) from e
 
     _step(2, f"precomputing {', '.join(SUITES)} with {cfg.encoder}")
     stores, infos = {}, {}

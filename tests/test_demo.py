@@ -90,3 +90,18 @@ def test_a_finished_evaluation_is_reused_only_under_the_same_protocols_and_seed(
     _evaluate({"action": "a.zarr"}, tmp_path, None, replace(older, seed=1))
     assert calls == [0, 0, 1]  # other AD settings, then another seed: evaluated again each time
     assert json.loads((tmp_path / "done.json").read_text())["ar"]["config"]["seed"] == 1
+
+
+def test_an_out_folder_of_another_build_is_refused_with_what_to_do(tmp_path, capsys):
+    """A benchmark of another seed (or version) in --out is not rebuilt over: its stores and runs would be reused
+    by key and mix two builds. The refusal is one line naming a new --out, not the builder's --overwrite."""
+    from latentanon.demo import cli
+
+    stale = tmp_path / "synthetic-demo" / "ucf101"
+    stale.mkdir(parents=True)
+    (stale / "build.json").write_text(json.dumps({"seed": 7}))
+    (stale / "v.mp4").write_bytes(b"old")
+    assert cli(["--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "choose a new --out" in err and str(tmp_path / "synthetic-demo") in err and "--overwrite" not in err
+    assert (stale / "v.mp4").read_bytes() == b"old"  # nothing deleted
