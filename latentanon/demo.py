@@ -16,9 +16,9 @@ The run of ``latentanon.experiment`` on one seed:
    removable gap (raw - chance) and the finding against PCA, and writes ``report.md``, ``report.json`` and
    ``privacy_utility.png`` in ``--out``.
 
-About 7-8 minutes on an idle 2-core machine from a fresh clone. One seed on a small benchmark: the figures move by a
-few points between seeds; ``python -m latentanon.recipes.seeds --preset default`` gives mean and spread over seeds
-(docs/aam.md).
+About 7 minutes on an idle 2-core machine from a fresh clone (README). One seed on a small benchmark: the figures
+move by a few points between seeds; ``python -m latentanon.recipes.seeds --preset default`` gives mean and spread
+over seeds (docs/aam.md).
 
 Re-running reuses what is there.
 """
